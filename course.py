@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Set up, build and test the course with one command each; needs only Python 3.11+.
+
+    python3 course.py book     create or update .venv, then build the HTML book into _build/html
+    python3 course.py test     create or update .venv, then run the whole test suite
+    python3 course.py lab      open the chapters in JupyterLab
+    python3 course.py env      only create or update .venv
+
+Every command is safe to re-run: the environment is reinstalled only when pyproject.toml
+changed, and the book re-executes only the notebooks that changed (Jupyter Book's cache).
+Options: ``--here`` uses the running Python's environment instead of .venv (for a conda
+environment made from environment.yml); ``book --fresh`` clears the execution cache first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".fercourse-installed"
+
+
+def python_of(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def requirements_key() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_env(here: bool) -> Path:
+    """The Python to run the course with, its packages installed and current."""
+    if here:
+        return Path(sys.executable)
+    python = python_of(VENV)
+    if not python.exists():
+        print(f"Creating the environment {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    if not STAMP.exists() or STAMP.read_text() != requirements_key():
+        print("Installing the course's packages (pyproject.toml) ...", flush=True)
+        start = time.perf_counter()
+        run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        run([python, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"])
+        STAMP.write_text(requirements_key())
+        print(f"Installed in {time.perf_counter() - start:.0f} s.", flush=True)
+    return python
+
+
+def course_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # TensorFlow's C++ start-up notices are noise in a book and a test log.
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def run(cmd, **kw) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
+
+
+def book(python: Path, fresh: bool) -> None:
+    if fresh:
+        shutil.rmtree(ROOT / "_build" / ".jupyter_cache", ignore_errors=True)
+    start = time.perf_counter()
+    # -W turns warnings into errors, so a chapter that fails to execute, a broken
+    # reference or a missing citation fails the build instead of shipping quietly.
+    jupyter_book = python.parent / ("jupyter-book.exe" if os.name == "nt" else "jupyter-book")
+    run([jupyter_book, "build", ROOT, "--builder", "html", "-W", "-n", "--keep-going"], env=course_env())
+    print(f"Book built in {time.perf_counter() - start:.0f} s: open {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def test(python: Path, extra: list[str]) -> None:
+    # The unit tests, then every chapter under nbval (executed, outputs not compared).
+    run([python, "-m", "pytest", "tests", "chapters", "--nbval-lax", "-p", "no:cacheprovider", *extra], env=course_env())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["book", "test", "lab", "env"])
+    parser.add_argument("--here", action="store_true", help="use this Python's environment, not .venv")
+    parser.add_argument("--fresh", action="store_true", help="book: re-execute every chapter")
+    args, extra = parser.parse_known_args(argv)
+    try:
+        python = ensure_env(args.here)
+        if args.command == "book":
+            book(python, args.fresh)
+        elif args.command == "test":
+            test(python, extra)
+        elif args.command == "lab":
+            run([python, "-m", "jupyter", "lab", ROOT / "chapters"], env=course_env())
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

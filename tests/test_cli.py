@@ -1,0 +1,53 @@
+"""The `fercourse` command: data info and fetch (faces and train call other modules' tested functions)."""
+
+import zipfile
+
+import pytest
+
+from conftest import write_fer_tree
+from fercourse import cli
+
+
+def test_info_on_an_empty_data_home(data_home, capsys):
+    assert cli.main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert str(data_home) in out and "not present" in out and "synthetic" in out
+
+
+def test_info_lists_fer2013_counts(fer_zip, data_home, capsys):
+    (data_home / "fer2013.zip").write_bytes(fer_zip.read_bytes())
+    assert cli.main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "PublicTest" in out and "differ from FER2013's published sizes" in out
+
+
+def test_fetch_without_from_explains_and_fails(data_home, capsys):
+    assert cli.main(["data", "fetch", "fer2013"]) == 1
+    assert "kaggle.com" in capsys.readouterr().err
+
+
+def test_fetch_bad_file_is_a_clean_error(tmp_path, data_home, capsys):
+    bad = tmp_path / "archive.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    assert cli.main(["data", "fetch", "fer2013", "--from", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "fercourse: error:" in err and "no images found" in err
+    assert list(data_home.iterdir()) == []
+
+
+def test_fetch_incomplete_copy(fer_zip, data_home, capsys):
+    assert cli.main(["data", "fetch", "fer2013", "--from", str(fer_zip)]) == 2
+    assert "not the complete FER2013" in capsys.readouterr().err
+
+
+def test_kaggle_without_the_cli_says_how(monkeypatch, data_home):
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit, match="pip install kaggle"):
+        cli.main(["data", "fetch", "fer2013", "--kaggle"])
+
+
+def test_unknown_subcommand_is_rejected(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["data", "download"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""The course as a whole: notebooks stored clean, the table of contents, citations, packaging."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (ROOT / "chapters").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: code cells {dirty} carry outputs or execution counts; clear them"
+
+
+def test_there_are_chapter_notebooks():
+    assert NOTEBOOKS, "chapters/ holds no notebook"
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+def test_every_toc_entry_exists_and_every_chapter_is_listed():
+    files = _toc_files()
+    for f in files:
+        assert any((ROOT / f).with_suffix(s).is_file() for s in (".md", ".ipynb")), f"{f} in _toc.yml does not exist"
+    listed = {Path(f).name for f in files}
+    on_disk = {p.stem for p in (ROOT / "chapters").iterdir() if p.suffix in (".md", ".ipynb")}
+    assert on_disk <= listed, f"chapters missing from _toc.yml: {sorted(on_disk - listed)}"
+
+
+def test_every_citation_is_in_the_bibliography():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
+    cited = set()
+    for p in (ROOT / "chapters").iterdir():
+        text = p.read_text()
+        for group in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", text):
+            cited |= {k.strip() for k in group.split(",")}
+    assert cited, "no citation found in the chapters"
+    assert cited <= keys, f"cited but not in references.bib: {sorted(cited - keys)}"
+
+
+def test_environment_yml_installs_the_pyproject_list():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert '-e ".[dev]"' in pip or "-e .[dev]" in pip
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert requires.startswith(">=") and python.split("=")[1] >= requires[2:]
+
+
+def test_pyproject_pins_what_the_pitfalls_require():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = " ".join(project["dependencies"] + project["optional-dependencies"]["dev"])
+    assert "opencv-python-headless>=4.8,<5" in deps
+    assert re.search(r"jupyter-book>=1[^,]*,<2", deps)
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    for command in ("python3 course.py test", "python3 course.py book"):
+        assert command in readme and command in ci
