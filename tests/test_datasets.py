@@ -121,7 +121,7 @@ def test_merge_disgust_gives_six_classes(fer_zip, data_home):
 
 def test_cache_is_written_then_used(fer_zip, data_home, monkeypatch):
     first = load_fer2013(fer_zip)
-    cached = list((data_home / ".cache").glob("fer2013-*.npz"))
+    cached = list((data_home / ".cache").glob("fer2013-*"))
     assert len(cached) == 1
     # A second load must not decode anything.
     import fercourse.datasets.fer2013 as fer
@@ -133,19 +133,19 @@ def test_cache_is_written_then_used(fer_zip, data_home, monkeypatch):
 
 def test_changed_source_is_reread_and_old_cache_removed(fer_zip, data_home):
     load_fer2013(fer_zip)
-    old = list((data_home / ".cache").glob("*.npz"))
+    old = list((data_home / ".cache").glob("fer2013-*"))
     with zipfile.ZipFile(fer_zip, "a") as zf:
         zf.writestr("train/happy/Training_9999.png", encode(face_pixels(42)))
     data = load_fer2013(fer_zip)
     assert len(data) == len(TINY) + 1
-    new = list((data_home / ".cache").glob("*.npz"))
+    new = list((data_home / ".cache").glob("fer2013-*"))
     assert len(new) == 1 and new != old
 
 
 def test_cache_dir_can_be_set(fer_zip, data_home, tmp_path):
     elsewhere = tmp_path / "cache"
     load_fer2013(fer_zip, cache_dir=elsewhere)
-    assert len(list(elsewhere.glob("fer2013-*.npz"))) == 1
+    assert len(list(elsewhere.glob("fer2013-*"))) == 1
     assert not (data_home / ".cache").exists()
 
 
@@ -158,21 +158,26 @@ def test_failed_read_leaves_no_cache_file(tmp_path, data_home):
 
 
 def test_interrupted_cache_write_leaves_nothing(tmp_path, monkeypatch):
-    target = tmp_path / "c" / "fer2013-abc.npz"
+    target = tmp_path / "c" / "fer2013-abc"
+    calls = []
 
-    def boom(*a, **k):
-        raise KeyboardInterrupt
+    def save_then_fail(file, arr, **kw):
+        calls.append(file)
+        if len(calls) == 2:  # the second array: the first is already on disk
+            raise KeyboardInterrupt
+        real_save(file, arr, **kw)
 
-    monkeypatch.setattr(np, "savez", boom)
+    real_save = np.save
+    monkeypatch.setattr(np, "save", save_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        cache.save(target, {"x": np.zeros(3)})
+        cache.save(target, {"x": np.zeros(3), "y": np.ones(3)})
     assert list(target.parent.iterdir()) == []
 
 
 def test_damaged_cache_is_rebuilt(fer_zip, data_home):
     load_fer2013(fer_zip)
-    (cpath,) = (data_home / ".cache").glob("*.npz")
-    cpath.write_bytes(b"garbage")
+    (cpath,) = (data_home / ".cache").glob("fer2013-*")
+    (cpath / "images.npy").write_bytes(b"garbage")
     with pytest.warns(UserWarning, match="unreadable cache"):
         data = load_fer2013(fer_zip)
     assert len(data) == len(TINY)
