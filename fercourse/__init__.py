@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "config", "labels", "datasets", "facs", "render", "faces", "features",
-    "models", "train", "evaluate", "plots", "exercises", "cli",
+    "models", "train", "evaluate", "plots", "exercises", "widgets", "cli",
 )
 
 
