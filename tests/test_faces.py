@@ -1,0 +1,394 @@
+"""Tests of fercourse.faces: detection, cropping, alignment, folders and videos."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+from skimage.data import astronaut as _astronaut
+
+from fercourse import faces
+
+# The astronaut's face in scikit-image's 512x512 photo, from her hairline to her chin and
+# between her ears (read off the picture by eye, not from a detector).
+FACE_REGION = (185, 75, 80, 85)   # x, y, w, h
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return _astronaut()
+
+
+def covers(box, region, slack=25):
+    """True when ``box`` contains ``region``, give or take ``slack`` pixels, and is not huge."""
+    x, y, w, h = box
+    rx, ry, rw, rh = region
+    inside = x <= rx + slack and y <= ry + slack and x + w >= rx + rw - slack and y + h >= ry + rh - slack
+    return inside and w < 2 * rw and h < 2 * rh
+
+
+# --------------------------------------------------------------------------- integral image
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (64, 48)])
+def test_integral_image_equals_opencv(shape):
+    image = np.random.default_rng(1).integers(0, 256, size=shape, dtype=np.uint8)
+    ii = faces.integral_image(image)
+    assert ii.shape == (shape[0] + 1, shape[1] + 1)
+    assert np.array_equal(ii, cv2.integral(image))
+
+
+def test_integral_image_sums_any_rectangle():
+    image = np.random.default_rng(2).integers(0, 256, size=(30, 40), dtype=np.uint8)
+    ii = faces.integral_image(image)
+    for x, y, w, h in [(0, 0, 40, 30), (5, 7, 1, 1), (39, 29, 1, 1), (3, 4, 20, 10)]:
+        got = ii[y + h, x + w] - ii[y, x + w] - ii[y + h, x] + ii[y, x]
+        assert got == image[y:y + h, x:x + w].sum()
+
+
+def test_integral_image_rejects_colour():
+    with pytest.raises(ValueError, match="2-D"):
+        faces.integral_image(np.zeros((4, 4, 3), np.uint8))
+
+
+# --------------------------------------------------------------------------- detection
+
+def test_astronaut_face_found_where_it_is(astronaut):
+    boxes = faces.detect_faces(astronaut)
+    assert boxes.ndim == 2 and boxes.shape[1] == 4 and boxes.dtype.kind == "i"
+    assert len(boxes) == 1
+    assert covers(boxes[0], FACE_REGION), f"box {boxes[0]} does not cover the face region {FACE_REGION}"
+
+
+def test_boxes_sorted_largest_first(astronaut):
+    boxes = faces.detect_faces(astronaut, min_neighbors=1)    # low threshold: several boxes
+    assert len(boxes) >= 2
+    areas = boxes[:, 2] * boxes[:, 3]
+    assert np.all(np.diff(areas) <= 0)
+
+
+def test_rgb_bgr_converted_rgba_gray_and_float_give_same_boxes(astronaut, tmp_path):
+    reference = faces.detect_faces(astronaut)
+    # A file read the OpenCV way comes back BGR and must be converted explicitly.
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    bgr = cv2.imread(str(path))
+    assert np.array_equal(faces.detect_faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), reference)
+    assert np.array_equal(faces.load_image(path), astronaut)
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    assert np.array_equal(faces.detect_faces(rgba), reference)
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    assert np.array_equal(faces.detect_faces(gray), reference)
+    assert np.array_equal(faces.detect_faces(gray[:, :, None]), reference)
+    as_uint16 = astronaut.astype(np.uint16) * 257
+    assert np.array_equal(faces.detect_faces(as_uint16), reference)
+    assert np.array_equal(faces.detect_faces(astronaut / 255.0), reference)
+
+
+def test_channel_order_matters_for_gray(astronaut):
+    # Passing BGR as if it were RGB gives a different grey image: the convention is real.
+    rgb_gray = faces.to_gray(astronaut)
+    bgr_gray = faces.to_gray(astronaut[:, :, ::-1])
+    assert not np.array_equal(rgb_gray, bgr_gray)
+    assert np.array_equal(rgb_gray, cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY))
+
+
+def test_large_image_boxes_map_back(astronaut):
+    big = cv2.resize(astronaut, (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    small_box = faces.detect_faces(astronaut)[0]
+    boxes = faces.detect_faces(big)
+    assert len(boxes) >= 1
+    # Mapped back to full resolution: about 4x the box found on the original.
+    assert np.allclose(boxes[0], 4 * small_box, atol=0.15 * 4 * small_box[2])
+    assert covers(boxes[0] / 4, FACE_REGION)
+    assert boxes[0, 0] + boxes[0, 2] <= 2048 and boxes[0, 1] + boxes[0, 3] <= 2048
+
+
+def test_min_size_is_in_original_pixels(astronaut):
+    big = cv2.resize(astronaut, (2048, 2048))
+    face_side = faces.detect_faces(big)[0][2]
+    assert len(faces.detect_faces(big, min_size=int(face_side * 0.8))) >= 1
+    assert len(faces.detect_faces(big, min_size=int(face_side * 1.5))) == 0
+
+
+@pytest.mark.parametrize("image", [
+    np.full((240, 320), 128, np.uint8),
+    np.random.default_rng(0).integers(0, 256, size=(240, 320), dtype=np.uint8),
+    np.zeros((240, 320, 3), np.uint8),
+    np.zeros((0, 0), np.uint8),
+    np.zeros((0, 10, 3), np.uint8),
+])
+def test_no_face_gives_empty_result(image):
+    boxes = faces.detect_faces(image)
+    assert boxes.shape == (0, 4)
+    assert faces.crop_faces(image).shape == (0, 48, 48)
+    assert faces.crop_face(image) is None
+
+
+def test_bad_arrays_get_clear_errors():
+    with pytest.raises(ValueError, match="image must be"):
+        faces.detect_faces(np.zeros((10, 10, 5), np.uint8))
+    with pytest.raises(TypeError, match="dtype"):
+        faces.detect_faces(np.zeros((10, 10), np.int32))
+    with pytest.raises(ValueError, match="scale_factor"):
+        faces.detect_faces(np.zeros((10, 10), np.uint8), scale_factor=1.0)
+    with pytest.raises(ValueError, match="cascade"):
+        faces.detect_faces(np.zeros((10, 10), np.uint8), cascade="hog")
+
+
+def test_lbp_cascade_finds_the_astronaut(astronaut):
+    cascade = faces.lbp_cascade()
+    assert not cascade.empty()
+    boxes = faces.detect_faces(astronaut, cascade="lbp")
+    assert len(boxes) >= 1 and covers(boxes[0], FACE_REGION)
+
+
+# --------------------------------------------------------------------------- files
+
+def test_load_image_errors_name_the_file(tmp_path):
+    missing = tmp_path / "missing.png"
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        faces.load_image(missing)
+    text = tmp_path / "notes.jpg"
+    text.write_text("this is not a picture")
+    with pytest.raises(ValueError, match="notes.jpg"):
+        faces.load_image(text)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.png"):
+        faces.load_image(empty)
+    truncated = tmp_path / "truncated.png"
+    ok, data = cv2.imencode(".png", np.zeros((20, 20), np.uint8))
+    truncated.write_bytes(data.tobytes()[:30])
+    with pytest.raises(ValueError, match="truncated.png"):
+        faces.load_image(truncated)
+    with pytest.raises(IsADirectoryError, match=str(tmp_path.name)):
+        faces.load_image(tmp_path)
+
+
+def test_load_image_keeps_depth_and_alpha(tmp_path):
+    deep = (np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500)
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    assert np.array_equal(faces.load_image(tmp_path / "deep.png"), deep)
+    rgba = np.random.default_rng(0).integers(0, 256, size=(8, 9, 4), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "rgba.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    assert np.array_equal(faces.load_image(tmp_path / "rgba.png"), rgba)
+
+
+# --------------------------------------------------------------------------- crops and alignment
+
+def test_crop_is_48x48_uint8_and_centred_on_face(astronaut):
+    crop = faces.crop_face(astronaut)
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    box = faces.detect_faces(astronaut)[0]
+    x, y, w, h = box
+    # With no margin the crop is the box itself, resized.
+    expected = cv2.resize(faces.to_gray(astronaut)[y:y + h, x:x + w], (48, 48), interpolation=cv2.INTER_AREA)
+    assert np.abs(faces.crop_face(astronaut, box, margin=0).astype(int) - expected).mean() < 1.0
+    assert faces.crop_face(astronaut, size=100).shape == (100, 100)
+
+
+def test_crop_at_image_edge_pads_and_keeps_size():
+    image = np.random.default_rng(3).integers(0, 256, size=(60, 80), dtype=np.uint8)
+    crop = faces.crop_face(image, box=(0, 0, 40, 40), margin=0.5, size=32)
+    assert crop.shape == (32, 32) and crop.dtype == np.uint8
+
+
+def test_crop_faces_every_face_and_bad_args(astronaut):
+    two = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)     # her face and its mirror image
+    boxes = faces.detect_faces(two, **faces.TUNED_PARAMS)
+    assert sorted(boxes[:, 0] + boxes[:, 2] // 2) == pytest.approx([225, 1024 - 225], abs=15)
+    crops = faces.crop_faces(two, size=24, **faces.TUNED_PARAMS)
+    assert crops.shape == (2, 24, 24)
+    assert np.array_equal(faces.crop_faces(two, boxes, size=24), crops)
+    with pytest.raises(ValueError, match="size"):
+        faces.crop_face(astronaut, size=0)
+    with pytest.raises(ValueError, match="margin"):
+        faces.crop_face(astronaut, margin=-0.1)
+
+
+def test_alignment_levels_a_tilted_face(astronaut):
+    gray = faces.to_gray(astronaut)
+    box = faces.detect_faces(gray)[0]
+    centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
+    _, natural = faces.align_face(gray, box)
+    tilted = cv2.warpAffine(gray, cv2.getRotationMatrix2D(centre, 12, 1.0), gray.shape[::-1],
+                            borderMode=cv2.BORDER_REPLICATE)
+    rotated, angle = faces.align_face(tilted, box)
+    assert rotated.shape == gray.shape and rotated.dtype == gray.dtype
+    # Turning the photo 12 degrees counter-clockwise changes the measured tilt by about -12.
+    assert abs((angle - natural) + 12) < 4, (natural, angle)
+    _, after = faces.align_face(rotated, box)
+    assert abs(after) < 4 or after == 0.0
+    upright = faces.crop_face(gray, box, align=True)
+    assert np.abs(faces.crop_face(tilted, box, align=True).astype(int) - upright).mean() < \
+        np.abs(faces.crop_face(tilted, box).astype(int) - upright).mean()
+
+
+def test_alignment_without_eyes_leaves_image_alone():
+    flat = np.full((100, 100), 100, np.uint8)
+    rotated, angle = faces.align_face(flat, (20, 20, 60, 60))
+    assert angle == 0.0 and np.array_equal(rotated, flat)
+    assert faces.find_eyes(flat, (20, 20, 60, 60)) is None
+
+
+def test_crop_images_reports_sources(astronaut):
+    blank = np.zeros((100, 100), np.uint8)
+    crops, source = faces.crop_images([blank, astronaut, blank, astronaut])
+    assert crops.shape == (2, 48, 48) and list(source) == [1, 3]
+    crops, source = faces.crop_images([blank])
+    assert crops.shape == (0, 48, 48) and len(source) == 0
+
+
+# --------------------------------------------------------------------------- folders and videos
+
+def _photo_folder(root, astronaut):
+    (root / "happy").mkdir(parents=True)
+    (root / "other").mkdir()
+    cv2.imwrite(str(root / "happy" / "a.jpg"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(root / "happy" / "b.png"), cv2.cvtColor(astronaut[:, ::-1], cv2.COLOR_RGB2GRAY))
+    cv2.imwrite(str(root / "other" / "blank.png"), np.full((120, 160), 90, np.uint8))
+    (root / "other" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (root / "README.txt").write_text("not an image, and not named like one")
+
+
+def test_crop_folder_writes_crops_and_reports(tmp_path, astronaut):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _photo_folder(src, astronaut)
+    report = faces.crop_folder(src, dst, size=48, margin=0.2, align=False, every_face=False, progress=False)
+    assert sorted(p.name for p in report.cropped) == ["a.jpg", "b.png"]
+    assert [p.name for p in report.no_face] == ["blank.png"]
+    assert [p.name for p in report.unreadable] == ["broken.jpg"]
+    written = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file())
+    assert written == ["happy/a.png", "happy/b.png"]          # folders mirrored, no temp files left
+    crop = faces.load_image(dst / "happy" / "a.png")
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    text = str(report)
+    assert "2 face crop(s) from 2 of 4 image(s)" in text and "blank.png" in text and "broken.jpg" in text
+
+
+def test_crop_folder_as_the_command_line_calls_it(tmp_path, astronaut):
+    src, dst = tmp_path / "src", tmp_path / "out" / "crops"
+    _photo_folder(src, astronaut)
+    report = faces.crop_folder(str(src), str(dst), size=32, margin=0.1, align=True, every_face=True, progress=True)
+    assert isinstance(report, faces.CropReport)
+    assert report.n_crops >= 2
+    for files in report.cropped.values():
+        assert all(re.fullmatch(r"[ab]_\d+\.png", f.name) for f in files)
+        assert all(faces.load_image(f).shape == (32, 32) for f in files)
+    assert str(report).splitlines()[0].startswith(f"{report.n_crops} face crop(s)")
+
+
+def test_crop_folder_keeps_images_with_the_same_name_apart(tmp_path, astronaut):
+    src = tmp_path / "src"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(src / "a.png"), cv2.cvtColor(astronaut[:, ::-1], cv2.COLOR_RGB2BGR))
+    report = faces.crop_folder(src, tmp_path / "dst", progress=False)
+    assert report.n_crops == 2
+    assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["a.png", "a_png.png"]
+
+
+def test_crop_folder_bad_source(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        faces.crop_folder(tmp_path / "nowhere", tmp_path / "dst", progress=False)
+    file = tmp_path / "file.png"
+    file.write_bytes(b"x")
+    with pytest.raises(NotADirectoryError, match="file.png"):
+        faces.crop_folder(file, tmp_path / "dst", progress=False)
+
+
+def _write_video(path, astronaut, n_frames=6, fps=5.0, blank_at=(2,)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 240))
+    assert writer.isOpened()
+    small = cv2.resize(astronaut, (240, 240), interpolation=cv2.INTER_AREA)
+    for k in range(n_frames):
+        frame = np.full((240, 320, 3), 60, np.uint8)
+        if k not in blank_at:
+            frame[:, 40:280] = small
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def test_video_faces_yields_timestamps_and_crops(tmp_path, astronaut):
+    path = tmp_path / "clip.avi"
+    _write_video(path, astronaut)
+    results = list(faces.video_faces(path, size=48))
+    times = [t for t, _ in results]
+    assert np.allclose(times, [0.0, 0.2, 0.6, 0.8, 1.0])          # frame 2 is blank: no face
+    assert all(c.shape == (48, 48) and c.dtype == np.uint8 for _, c in results)
+    every_other = [t for t, _ in faces.video_faces(path, size=24, every=2)]
+    assert np.allclose(every_other, [0.0, 0.8])                    # frames 0, 2 (blank), 4
+
+
+def test_video_faces_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="none.avi"):
+        faces.video_faces(tmp_path / "none.avi")
+    bad = tmp_path / "bad.avi"
+    bad.write_text("not a video")
+    with pytest.raises(ValueError, match="bad.avi"):
+        faces.video_faces(bad)
+    with pytest.raises(ValueError, match="every"):
+        faces.video_faces(bad, every=0)
+
+
+# --------------------------------------------------------------------------- measuring
+
+def test_detection_testset_and_scores():
+    images, is_face, box = faces.detection_testset()
+    assert images.shape == (200, 160, 160) and images.dtype == np.uint8
+    assert is_face.sum() == 100 and is_face[:100].all()
+    # A box on the face scores a hit, one beside it does not, and any box on a non-face counts.
+    boxes = [np.array([box])] + [np.array([[0, 0, 30, 30]])] + [np.zeros((0, 4), int)] * 98 \
+        + [np.array([[5, 5, 40, 40]])] + [np.zeros((0, 4), int)] * 99
+    score = faces.score_boxes(boxes, is_face, box)
+    assert score["recall"] == pytest.approx(0.01)
+    assert score["false_positives"] == 1 and score["extra_boxes"] == 1
+    with pytest.raises(ValueError, match="boxes"):
+        faces.score_boxes(boxes[:-1], is_face, box)
+
+
+def test_score_boxes_with_a_face_box_per_image():
+    truth = np.array([[0, 0, 50, 50], [100, 100, 40, 40], [0, 0, 1, 1]])
+    found = [np.array([[2, 2, 48, 48]]), np.array([[0, 0, 50, 50]]), np.array([[9, 9, 9, 9]])]
+    score = faces.score_boxes(found, [True, True, False], truth)
+    assert list(score["found"]) == [True, False]
+    assert score["extra_boxes"] == 1 and score["false_positives"] == 1
+    with pytest.raises(ValueError, match="face_box"):
+        faces.score_boxes(found, [True, True, False], truth[:2])
+
+
+# --------------------------------------------------------------------------- chapter 2's exercise checks
+
+def test_rectangle_sum_check_accepts_four_lookups_and_rejects_others():
+    from fercourse.exercises import ch02
+
+    def four(ii, x, y, w, h):
+        return ii[y + h, x + w] - ii[y, x + w] - ii[y + h, x] + ii[y, x]
+
+    def three(ii, x, y, w, h):                      # forgets the corner added back
+        return ii[y + h, x + w] - ii[y, x + w] - ii[y + h, x]
+
+    def slow(ii, x, y, w, h):                       # right, but reads a whole column pair
+        return (ii[y + 1:y + h + 1, x + w] - ii[y + 1:y + h + 1, x] - ii[y:y + h, x + w] + ii[y:y + h, x]).sum()
+
+    assert ch02.check_rectangle_sum(four)
+    assert ch02.check_rectangle_sum(lambda ii, x, y, w, h: ii[y + h][x + w] - ii[y][x + w] - ii[y + h][x] + ii[y][x])
+    assert not ch02.check_rectangle_sum(three)
+    verdict = ch02.check_rectangle_sum(slow)
+    assert not verdict and "look-ups" in verdict.message
+    assert not ch02.check_rectangle_sum(lambda *args: 1 / 0)
+
+
+def test_parameter_choice_check():
+    from fercourse.exercises import ch02
+
+    table = [dict(scale_factor=1.1, min_neighbors=3, min_size=0, recall=0.97, false_positives=10),
+             dict(scale_factor=1.1, min_neighbors=1, min_size=0, recall=0.99, false_positives=29),
+             dict(scale_factor=1.05, min_neighbors=4, min_size=80, recall=0.99, false_positives=1)]
+    assert ch02.check_parameter_choice(table, dict(scale_factor=1.05, min_neighbors=4, min_size=80), 0.99)
+    assert not ch02.check_parameter_choice(table, dict(scale_factor=1.1, min_neighbors=1, min_size=0), 0.99)
+    assert not ch02.check_parameter_choice(table, dict(scale_factor=1.1, min_neighbors=3, min_size=0), 0.99)
+    assert not ch02.check_parameter_choice(table, dict(scale_factor=1.3, min_neighbors=3, min_size=0), 0.99)
+    assert not ch02.check_parameter_choice(table, dict(scale_factor=1.1), 0.99)
