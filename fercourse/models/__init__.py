@@ -15,8 +15,7 @@ from .cnns import (
     mememoji,
     vgg_bn,
 )
-
-# The CNN+HOG two-input model of chapter 4 (fercourse/models/hybrid.py) is registered here too.
+from .hybrid import cnn_hog_hybrid
 
 MODELS = {
     "alizadeh_fazel_shallow": alizadeh_fazel_shallow,
@@ -26,7 +25,10 @@ MODELS = {
     "vgg_bn": vgg_bn,
     "compact": compact,
 }
-"""Name -> builder, for every model :func:`get` can build."""
+"""Name -> builder, for every single-input image model :func:`get` can build.
+
+:func:`cnn_hog_hybrid` takes two inputs (image and HOG vector), so it is built directly
+rather than through this registry, which the command line trains on images alone."""
 
 
 def get_builder(name):
@@ -42,4 +44,4 @@ def get(name, **kwargs):
     return get_builder(name)(**kwargs)
 
 
-__all__ = ["MODELS", "get", "get_builder", *MODELS]
+__all__ = ["MODELS", "get", "get_builder", "cnn_hog_hybrid", *MODELS]
