@@ -104,3 +104,17 @@ def test_predict_proba_checks_shapes():
     np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
     with pytest.raises(ValueError, match=r"takes images of shape \(8, 8, 1\)"):
         evaluate.predict_proba(model, np.zeros((4, 9, 9), np.uint8))
+
+
+def test_predict_proba_flip_tta_averages_the_mirror_image():
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((4, 4, 1))
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(0).integers(0, 256, (5, 4, 4)).astype(np.uint8)
+    plain = evaluate.predict_proba(model, x)
+    mirrored = evaluate.predict_proba(model, x[:, :, ::-1])
+    assert not np.allclose(plain, mirrored)  # a random dense layer is not mirror-symmetric
+    np.testing.assert_allclose(evaluate.predict_proba(model, x, tta="flip"), (plain + mirrored) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="tta must be None or 'flip'"):
+        evaluate.predict_proba(model, x, tta="rotate")

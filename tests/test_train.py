@@ -195,6 +195,7 @@ def test_train_named_writes_test_metrics_and_resumes(tmp_path):
     assert metrics["test_split"] == "PrivateTest" and metrics["test_images"] == 14
     assert 0.0 <= metrics["accuracy"] <= 1.0 and set(metrics["per_class_accuracy"]) == set(EMOTIONS)
     assert result.metrics["accuracy"] == metrics["accuracy"]
+    assert 0.0 <= metrics["accuracy_flip_tta"] <= 1.0
     again = train.train_named("compact", data=data, run_dir=tmp_path, epochs=1, batch_size=28, verbose=0)
     assert again.initial_epoch == 1
 
@@ -205,3 +206,15 @@ def test_augmentation_keeps_shapes_and_changes_pixels():
     out = keras.ops.convert_to_numpy(aug(x, training=True))
     assert out.shape == x.shape and not np.allclose(out, x)
     assert train.augmentation(False) is None
+
+
+def test_numpy_flip_mirrors_about_half_of_a_batch():
+    aug = train.augmentation("flip", seed=3)
+    x = np.random.default_rng(0).integers(0, 256, (200, SIDE, SIDE, 1)).astype("float32")
+    out = aug(x, training=True)
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x)])
+    kept = np.array([np.array_equal(o, i) for o, i in zip(out, x)])
+    assert np.all(mirrored | kept) and 70 < mirrored.sum() < 130
+    np.testing.assert_array_equal(aug(x, training=False), x)
+    with pytest.raises(ValueError, match=r"\(N, H, W\) or \(N, H, W, C\)"):
+        aug(np.zeros((SIDE, SIDE)), training=True)
