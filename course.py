@@ -60,8 +60,25 @@ def course_env() -> dict[str, str]:
     # TensorFlow's C++ start-up notices are noise in a book and a test log.
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
-    env.setdefault("MPLBACKEND", "Agg")
+    # MPLBACKEND must stay unset: a kernel started with MPLBACKEND=Agg draws its figures off-screen
+    # and the executed chapters reach the book without a single one.
+    env.pop("MPLBACKEND", None)
     return env
+
+
+def check_figures() -> None:
+    """Fail when a chapter that draws with matplotlib reached the book without a figure.
+
+    Sphinx builds such a page without a warning, so -W alone would not notice.
+    """
+    empty = []
+    for notebook in sorted((ROOT / "chapters").glob("*.ipynb")):
+        page = ROOT / "_build" / "html" / "chapters" / f"{notebook.stem}.html"
+        if "plt." in notebook.read_text(encoding="utf-8") and "<img" not in page.read_text(encoding="utf-8"):
+            empty.append(page.name)
+    if empty:
+        sys.exit(f"These pages were built without their figures: {', '.join(empty)}. "
+                 "Was the kernel started with MPLBACKEND set? Rebuild with `python3 course.py book --fresh`.")
 
 
 def run(cmd, **kw) -> None:
@@ -76,6 +93,7 @@ def book(python: Path, fresh: bool) -> None:
     # reference or a missing citation fails the build instead of shipping quietly.
     jupyter_book = python.parent / ("jupyter-book.exe" if os.name == "nt" else "jupyter-book")
     run([jupyter_book, "build", ROOT, "--builder", "html", "-W", "-n", "--keep-going"], env=course_env())
+    check_figures()
     print(f"Book built in {time.perf_counter() - start:.0f} s: open {ROOT / '_build' / 'html' / 'index.html'}")
 
 

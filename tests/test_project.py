@@ -75,3 +75,14 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     for command in ("python3 course.py test", "python3 course.py book"):
         assert command in readme and command in ci
+
+
+def test_course_commands_let_kernels_show_figures(monkeypatch):
+    """A kernel started with MPLBACKEND=Agg sends no figures, and the book would have none."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_runner", ROOT / "course.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert "MPLBACKEND" not in runner.course_env()

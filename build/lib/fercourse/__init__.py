@@ -1,0 +1,49 @@
+"""fercourse: the reusable code of the facial expression recognition course.
+
+The layers, data flowing one way::
+
+    datasets -> faces -> features -> models -> train -> evaluate / plots / explain
+       ^                                 ^
+     facs (action units, renderer)     config (profiles, data home, seed)
+
+Submodules are imported on first use, so ``import fercourse`` stays fast and pulls in
+neither Keras nor OpenCV until a chapter needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "config", "labels", "datasets", "facs", "render", "faces", "features",
+    "models", "train", "evaluate", "plots", "exercises", "widgets", "cli",
+)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'fercourse' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))
+
+
+def show_source(obj) -> None:
+    """Show an object's source, highlighted, where a chapter teaches it.
+
+    One definition, shown where it is taught: a chapter calls
+    ``fercourse.show_source(fercourse.models.breuer_kimmel)`` rather than pasting a copy.
+    """
+    import inspect
+
+    source = inspect.getsource(obj)
+    try:
+        from IPython.display import Code, display
+    except ImportError:
+        print(source)
+        return
+    display(Code(source, language="python"))

@@ -1,0 +1,147 @@
+"""The ``fercourse`` command.
+
+::
+
+    fercourse data info                          what the data home holds
+    fercourse data fetch fer2013 --from FILE     put a Kaggle download in place, checked
+    fercourse faces crop SRC DST --size 48       crop every face image in a folder
+    fercourse train MODEL                        train (and resume) a model of the zoo
+
+Heavy modules (OpenCV, Keras) are imported by the subcommand that needs them, so
+``fercourse data info`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import config
+
+
+def _data_info(args) -> int:
+    from .datasets import available, load_fer2013
+    from .datasets.fer2013 import check_counts
+
+    home = config.data_home()
+    print(f"Data home: {home}{'' if home.is_dir() else '  (does not exist yet)'}")
+    found = available()
+    for name, path in found.items():
+        print(f"  {name:<8} {path if path else 'not present'}")
+    if found["fer2013"] is not None:
+        data = load_fer2013(found["fer2013"])
+        print()
+        print(data.describe())
+        problems = check_counts(data)
+        print("\nCounts match FER2013's published sizes." if not problems
+              else "\nCounts differ from FER2013's published sizes: " + "; ".join(problems))
+    if found["ck+"] is not None:
+        from .datasets import load_image_folder
+
+        print()
+        print(load_image_folder(found["ck+"], name="ck+").describe())
+    if not any(found.values()):
+        print("\nNo real dataset yet: the chapters use the built-in synthetic faces.\n"
+              "Run `fercourse data fetch fer2013` to see how to add FER2013.")
+    return 0
+
+
+def _data_fetch(args) -> int:
+    from .datasets import DataMissingError, fetch_fer2013
+
+    source = args.source
+    if source is None and args.kaggle:
+        source = _kaggle_download()
+    try:
+        target = fetch_fer2013(source, force=args.force)
+    except DataMissingError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"FER2013 checked and in place: {target}")
+    from .datasets.fer2013 import KNOWN_SHA256, sha256
+
+    digest = sha256(target)
+    known = KNOWN_SHA256.get(digest)
+    print(f"sha256 {digest}: " + (f"the known {known}." if known else
+          "not a copy this course has seen; its split and class sizes match FER2013's."))
+    return 0
+
+
+def _kaggle_download() -> str:
+    """Download the image-folder archive with the Kaggle CLI, when it is installed and configured."""
+    if shutil.which("kaggle") is None:
+        raise SystemExit("--kaggle needs the Kaggle command-line tool: pip install kaggle, then put your "
+                         "API token in ~/.kaggle/kaggle.json (see https://www.kaggle.com/docs/api)")
+    folder = tempfile.mkdtemp(prefix="fercourse-kaggle-")
+    subprocess.run(["kaggle", "datasets", "download", "-d", "msambare/fer2013", "-p", folder], check=True)
+    zips = sorted(Path(folder).glob("*.zip"))
+    if not zips:
+        raise SystemExit(f"the Kaggle download into {folder} produced no .zip file")
+    return str(zips[0])
+
+
+def _faces_crop(args) -> int:
+    from . import faces
+
+    report = faces.crop_folder(args.src, args.dst, size=args.size, margin=args.margin,
+                               align=args.align, every_face=args.all, progress=True)
+    print(report)
+    return 0
+
+
+def _train(args) -> int:
+    from . import train
+
+    result = train.train_named(args.model, run_dir=args.run_dir, epochs=args.epochs, batch_size=args.batch_size)
+    print(result)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fercourse", description="Tools of the facial expression recognition course.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="datasets in the data home").add_subparsers(dest="action", required=True)
+    data.add_parser("info", help="list the datasets in the data home with their counts").set_defaults(func=_data_info)
+    fetch = data.add_parser("fetch", help="put a downloaded dataset in place and check it")
+    fetch.add_argument("dataset", choices=["fer2013"])
+    fetch.add_argument("--from", dest="source", metavar="PATH", help="the downloaded file (Kaggle archive .zip or fer2013.csv)")
+    fetch.add_argument("--kaggle", action="store_true", help="download with the Kaggle CLI (needs an API token)")
+    fetch.add_argument("--force", action="store_true", help="replace a different copy already in the data home")
+    fetch.set_defaults(func=_data_fetch)
+
+    faces = sub.add_parser("faces", help="face detection and cropping").add_subparsers(dest="action", required=True)
+    crop = faces.add_parser("crop", help="crop the face of every image in SRC into DST")
+    crop.add_argument("src")
+    crop.add_argument("dst")
+    crop.add_argument("--size", type=int, default=48, help="side of the square crop in pixels (default 48)")
+    crop.add_argument("--margin", type=float, default=0.2, help="margin around the face box, as a fraction of its side")
+    crop.add_argument("--align", action="store_true", help="rotate so that the eyes are level")
+    crop.add_argument("--all", action="store_true", help="crop every face, not only the largest")
+    crop.set_defaults(func=_faces_crop)
+
+    train = sub.add_parser("train", help="train a model of the zoo on the course data; re-run to resume")
+    train.add_argument("model")
+    train.add_argument("--run-dir", help="folder for checkpoints, history and metrics (default: runs/<model>-<profile>)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.set_defaults(func=_train)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
+        # Bad input is the user's to fix: say what and where, without a traceback.
+        print(f"fercourse: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

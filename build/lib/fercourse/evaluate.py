@@ -1,0 +1,198 @@
+"""Metrics for expression classifiers: the numbers the works report, from labels and probabilities.
+
+- :func:`accuracy`, :func:`top_k_accuracy` (mememoji's "second guess" is top-2);
+- :func:`per_class_accuracy`: the table Alizadeh & Fazel print (accuracy within each true class);
+- :func:`confusion` (counts, or normalised by true class, predicted class or all);
+- :func:`macro_f1` and :func:`uar` (unweighted average recall, the mean of the per-class
+  accuracies: what FER2013's imbalance -- 547 disgust faces -- makes worth reporting);
+- :func:`report`: all of them at once; :func:`predict_proba`: a model's class probabilities.
+
+Labels are integers ``0..k-1`` indexing the class names (:data:`fercourse.labels.EMOTIONS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "accuracy", "top_k_accuracy", "per_class_accuracy", "confusion", "macro_f1", "uar",
+    "report", "predict_proba", "evaluate_model",
+]
+
+
+def _labels(y, name="y_true", num_classes=None):
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of integer labels; got shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+            y = y.astype(np.int64)
+        else:
+            raise ValueError(f"{name} must hold integer labels; got dtype {y.dtype}")
+    if num_classes is not None and y.size and (y.min() < 0 or y.max() >= num_classes):
+        bad = y[(y < 0) | (y >= num_classes)]
+        raise ValueError(f"{name} holds labels out of range 0..{num_classes - 1}: e.g. {bad[:5].tolist()}")
+    if num_classes is None and y.size and y.min() < 0:
+        raise ValueError(f"{name} holds negative labels: e.g. {y[y < 0][:5].tolist()}")
+    return y
+
+
+def _pair(y_true, y_pred, num_classes=None):
+    y_true = _labels(y_true, "y_true", num_classes)
+    y_pred = _labels(y_pred, "y_pred", num_classes)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
+    if len(y_true) == 0:
+        raise ValueError("no labels to score (empty arrays)")
+    k = num_classes if num_classes is not None else int(max(y_true.max(), y_pred.max()) + 1)
+    return y_true, y_pred, k
+
+
+def _probs(probs, n=None):
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be an (N, num_classes) array; got shape {probs.shape}")
+    if n is not None and len(probs) != n:
+        raise ValueError(f"y_true has {n} labels but probs has {len(probs)} rows")
+    return probs
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of predictions equal to the true label."""
+    y_true, y_pred, _ = _pair(y_true, y_pred)
+    return float(np.mean(y_true == y_pred))
+
+
+def top_k_accuracy(y_true, probs, k=2) -> float:
+    """Fraction of faces whose true class is among the ``k`` most probable ones.
+
+    Ties are broken by class order (``np.argsort`` is stable on the negated scores).
+    """
+    y_true = _labels(y_true)
+    probs = _probs(probs, len(y_true))
+    y_true = _labels(y_true, "y_true", probs.shape[1])
+    if not 1 <= k <= probs.shape[1]:
+        raise ValueError(f"k must lie in 1..{probs.shape[1]} (the number of classes); got {k}")
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top == y_true[:, None], axis=1)))
+
+
+def confusion(y_true, y_pred, num_classes=None, normalize=None) -> np.ndarray:
+    """Confusion matrix, rows = true class, columns = predicted class.
+
+    ``normalize``: None (counts), ``"true"`` (each row sums to 1: per-class recall on the
+    diagonal), ``"pred"`` (each column sums to 1) or ``"all"``.  Rows or columns with no
+    faces stay 0 rather than becoming NaN.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred, k = _pair(y_true, y_pred, num_classes)
+    cm = confusion_matrix(y_true, y_pred, labels=np.arange(k))
+    if normalize is None:
+        return cm
+    if normalize not in ("true", "pred", "all"):
+        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}")
+    cm = cm.astype(float)
+    if normalize == "all":
+        return cm / cm.sum()
+    axis = 1 if normalize == "true" else 0
+    sums = cm.sum(axis=axis, keepdims=True)
+    return np.divide(cm, sums, out=np.zeros_like(cm), where=sums > 0)
+
+
+def per_class_accuracy(y_true, y_pred, class_names=None):
+    """Accuracy within each true class (= recall), as a DataFrame indexed by class name.
+
+    Columns: ``n`` (faces of that class), ``correct``, ``accuracy`` (NaN where ``n`` is 0).
+    """
+    import pandas as pd
+
+    k = len(class_names) if class_names is not None else None
+    y_true, y_pred, k = _pair(y_true, y_pred, k)
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    n = np.bincount(y_true, minlength=k)
+    correct = np.bincount(y_true[y_true == y_pred], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = np.where(n > 0, correct / np.maximum(n, 1), np.nan)
+    return pd.DataFrame({"n": n, "correct": correct, "accuracy": acc}, index=pd.Index(names, name="class"))
+
+
+def uar(y_true, y_pred, num_classes=None) -> float:
+    """Unweighted average recall: the mean of per-class accuracies over classes present in ``y_true``."""
+    y_true, y_pred, k = _pair(y_true, y_pred, num_classes)
+    present = np.unique(y_true)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in present]))
+
+
+def macro_f1(y_true, y_pred, num_classes=None) -> float:
+    """Macro-averaged F1 over the classes present in ``y_true`` or ``y_pred`` (scikit-learn)."""
+    from sklearn.metrics import f1_score
+
+    y_true, y_pred, _ = _pair(y_true, y_pred, num_classes)
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def report(y_true, probs, class_names) -> dict:
+    """All the scores of a classifier from its probabilities.
+
+    Returns a dict: ``accuracy``, ``top2_accuracy``, ``macro_f1``, ``uar``, ``n`` (floats/int),
+    ``per_class`` (DataFrame from :func:`per_class_accuracy`), ``confusion`` (counts) and
+    ``confusion_normalized`` (rows sum to 1).
+    """
+    class_names = list(class_names)
+    y_true = _labels(y_true)
+    probs = _probs(probs, len(y_true))
+    if probs.shape[1] != len(class_names):
+        raise ValueError(f"probs has {probs.shape[1]} columns but there are {len(class_names)} class names")
+    y_true = _labels(y_true, "y_true", len(class_names))
+    y_pred = probs.argmax(axis=1)
+    k = len(class_names)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": accuracy(y_true, y_pred),
+        "top2_accuracy": top_k_accuracy(y_true, probs, min(2, k)),
+        "macro_f1": macro_f1(y_true, y_pred, k),
+        "uar": uar(y_true, y_pred, k),
+        "per_class": per_class_accuracy(y_true, y_pred, class_names),
+        "confusion": confusion(y_true, y_pred, k),
+        "confusion_normalized": confusion(y_true, y_pred, k, normalize="true"),
+    }
+
+
+def predict_proba(model, images, batch_size=256, *, tta=None) -> np.ndarray:
+    """Class probabilities ``(N, num_classes)`` of a Keras model for images ``(N, H, W)`` or ``(N, H, W, C)``.
+
+    Images are given as the models take them: pixel values 0..255.  ``tta="flip"`` averages the
+    probabilities of each face and its mirror image (test-time augmentation: twice the
+    inference, usually a point or two of accuracy for a network trained with flips).
+    """
+    if tta not in (None, "flip"):
+        raise ValueError(f"tta must be None or 'flip'; got {tta!r}")
+    if tta == "flip":
+        x = np.asarray(images)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"images must be (N, H, W) or (N, H, W, C); got shape {x.shape}")
+        return (predict_proba(model, x, batch_size) + predict_proba(model, x[:, :, ::-1], batch_size)) / 2
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[..., None]
+    want = tuple(model.input_shape[1:])
+    if x.ndim != 4 or any(w is not None and w != g for w, g in zip(want, x.shape[1:])):
+        raise ValueError(f"{model.name} takes images of shape {want}; got an array of shape {np.shape(images)}")
+    if len(x) == 0:
+        return np.zeros((0, model.output_shape[-1]), dtype="float32")
+    import keras
+
+    # Direct calls rather than model.predict: no graph is traced per model, which keeps a chapter
+    # that scores a dozen models quick and free of retracing warnings.
+    out = [keras.ops.convert_to_numpy(model(x[i:i + batch_size].astype("float32"), training=False))
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out).astype("float32")
+
+
+def evaluate_model(model, images, labels, class_names, batch_size=256) -> dict:
+    """:func:`report` of ``model`` on ``images`` and ``labels``, plus the probabilities (``probs``)."""
+    probs = predict_proba(model, images, batch_size)
+    rep = report(labels, probs, class_names)
+    rep["probs"] = probs
+    return rep
