@@ -9,7 +9,8 @@
 Every command is safe to re-run: the environment is reinstalled only when pyproject.toml
 changed, and the book re-executes only the notebooks that changed (Jupyter Book's cache).
 Options: ``--here`` uses the running Python's environment instead of .venv (for a conda
-environment made from environment.yml); ``book --fresh`` clears the execution cache first.
+environment made from environment.yml); ``book --fresh`` deletes ``_build`` first, so that every
+chapter is executed again.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def check_figures() -> None:
     empty = []
     for notebook in sorted((ROOT / "chapters").glob("*.ipynb")):
         page = ROOT / "_build" / "html" / "chapters" / f"{notebook.stem}.html"
-        if "plt." in notebook.read_text(encoding="utf-8") and "<img" not in page.read_text(encoding="utf-8"):
+        source = notebook.read_text(encoding="utf-8")
+        if ("plt." in source or "plots." in source) and "<img" not in page.read_text(encoding="utf-8"):
             empty.append(page.name)
     if empty:
         sys.exit(f"These pages were built without their figures: {', '.join(empty)}. "
@@ -87,7 +89,9 @@ def run(cmd, **kw) -> None:
 
 def book(python: Path, fresh: bool) -> None:
     if fresh:
-        shutil.rmtree(ROOT / "_build" / ".jupyter_cache", ignore_errors=True)
+        # The whole of _build: Sphinx's saved environment would otherwise keep serving the pages
+        # it read before, whatever the execution cache holds.
+        shutil.rmtree(ROOT / "_build", ignore_errors=True)
     start = time.perf_counter()
     # -W turns warnings into errors, so a chapter that fails to execute, a broken
     # reference or a missing citation fails the build instead of shipping quietly.
