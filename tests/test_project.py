@@ -86,3 +86,19 @@ def test_course_commands_let_kernels_show_figures(monkeypatch):
     spec.loader.exec_module(runner)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     assert "MPLBACKEND" not in runner.course_env()
+
+
+def test_no_dataset_or_build_output_is_tracked():
+    # The datasets' licences forbid redistribution, and build outputs go stale; both stay untracked.
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    outputs = ("build/", "_build/", "dist/", "runs/", ".venv/")
+    data_suffixes = (".zip", ".csv", ".npz", ".npy", ".png", ".jpg", ".jpeg", ".keras", ".h5", ".avi", ".mp4")
+    bad = [f for f in tracked if f.startswith(outputs) or f.lower().endswith(data_suffixes)
+           or (f.startswith("data/") and f != "data/README.md")]
+    assert not bad, f"tracked files that must not be committed: {bad[:10]}"
