@@ -168,11 +168,6 @@ def predict_proba(model, images, batch_size=256, *, tta=None) -> np.ndarray:
     """
     if tta not in (None, "flip"):
         raise ValueError(f"tta must be None or 'flip'; got {tta!r}")
-    if tta == "flip":
-        x = np.asarray(images)
-        if x.ndim not in (3, 4):
-            raise ValueError(f"images must be (N, H, W) or (N, H, W, C); got shape {x.shape}")
-        return (predict_proba(model, x, batch_size) + predict_proba(model, x[:, :, ::-1], batch_size)) / 2
     x = np.asarray(images)
     if x.ndim == 3:
         x = x[..., None]
@@ -181,6 +176,12 @@ def predict_proba(model, images, batch_size=256, *, tta=None) -> np.ndarray:
         raise ValueError(f"{model.name} takes images of shape {want}; got an array of shape {np.shape(images)}")
     if len(x) == 0:
         return np.zeros((0, model.output_shape[-1]), dtype="float32")
+    if tta == "flip":
+        return (_predict(model, x, batch_size) + _predict(model, x[:, :, ::-1], batch_size)) / 2
+    return _predict(model, x, batch_size)
+
+
+def _predict(model, x, batch_size):
     import keras
 
     # Direct calls rather than model.predict: no graph is traced per model, which keeps a chapter
