@@ -218,3 +218,55 @@ def test_numpy_flip_mirrors_about_half_of_a_batch():
     np.testing.assert_array_equal(aug(x, training=False), x)
     with pytest.raises(ValueError, match=r"\(N, H, W\) or \(N, H, W, C\)"):
         aug(np.zeros((SIDE, SIDE)), training=True)
+
+
+def test_opencv_affine_with_no_jitter_only_mirrors():
+    aug = train.RandomAffineCV(rotation=0, shift=0, zoom=0, seed=2)
+    x = np.random.default_rng(0).integers(0, 256, (200, SIDE, SIDE)).astype("float32")
+    out = aug(x, training=True)
+    mirrored = np.array([np.allclose(o, i[:, ::-1]) for o, i in zip(out, x)])
+    kept = np.array([np.allclose(o, i) for o, i in zip(out, x)])
+    assert np.all(mirrored | kept) and 70 < mirrored.sum() < 130
+
+
+def test_opencv_affine_moves_pixels_keeps_shape_dtype_and_border():
+    aug = train.augmentation("affine", seed=4)
+    assert isinstance(aug, train.RandomAffineCV)
+    x = np.random.default_rng(1).integers(0, 256, (16, SIDE, SIDE, 1)).astype("uint8")
+    out = aug(x, training=True)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert all(not np.array_equal(o, i) and not np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x))
+    # Border replication: a flat grey face stays flat grey, with no black wedges.
+    flat = np.full((4, SIDE, SIDE), 120.0, dtype="float32")
+    np.testing.assert_allclose(aug(flat, training=True), flat, atol=1e-3)
+    np.testing.assert_array_equal(aug(x, training=False), x)
+    # The same seed gives the same faces.
+    np.testing.assert_array_equal(train.augmentation("affine", seed=4)(x), out)
+
+
+def test_opencv_affine_erasing_greys_one_rectangle_per_face():
+    aug = train.RandomAffineCV(rotation=0, shift=0, zoom=0, flip=False, erase=1.0, seed=5)
+    x = np.random.default_rng(2).integers(0, 256, (20, SIDE, SIDE)).astype("float32")
+    out = aug(x, training=True)
+    for o, i in zip(out, x):
+        changed = ~np.isclose(o, i)
+        rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
+        assert changed.sum() > 0
+        # The changed pixels form one rectangle, all set to the face's mean grey.
+        box = np.zeros_like(changed)
+        box[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+        assert np.all(changed <= box)
+        np.testing.assert_allclose(np.unique(o[box]), [i.mean()], rtol=1e-5)
+
+
+def test_opencv_affine_rejects_bad_arguments_and_shapes():
+    with pytest.raises(ValueError, match="rotation must be >= 0"):
+        train.RandomAffineCV(rotation=-1)
+    with pytest.raises(ValueError, match=r"erase is a probability in \[0, 1\]"):
+        train.RandomAffineCV(erase=2)
+    with pytest.raises(ValueError, match="zoom must be below 1"):
+        train.RandomAffineCV(zoom=1.5)
+    with pytest.raises(ValueError, match=r"\(N, H, W\) or \(N, H, W, 1\)"):
+        train.RandomAffineCV()(np.zeros((2, SIDE, SIDE, 3)), training=True)
+    with pytest.raises(ValueError, match="'affine'"):
+        train.augmentation("rotate")
