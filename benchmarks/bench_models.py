@@ -5,7 +5,8 @@
     python benchmarks/bench_models.py --size 24 --width 0.5   # the chapter's quick-profile setting
 
 Random pixels suffice: the speed of a CNN does not depend on what the images show.  Each model is
-warmed up first (graph tracing and compilation are not counted).  The load average is printed
+warmed up first (graph tracing and compilation are not counted), and each figure is the median
+over the timed batches (``--steps`` of them).  The load average is printed
 with the figures, because on a shared machine other processes slow every number down.
 """
 
@@ -19,7 +20,38 @@ import time
 import numpy as np
 
 
+def _step_timer():
+    """A callback that records the wall time of every training and inference batch."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.train, self.infer = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.train.append(time.perf_counter() - self._t)
+
+        def on_predict_batch_begin(self, batch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.infer.append(time.perf_counter() - self._t)
+
+    return StepTimer()
+
+
 def bench(name, *, size, batch, steps, width, rng):
+    """Parameters, training and inference images/s of one model.
+
+    Each batch is timed on its own and the median taken, after one untimed call that compiles:
+    what ``fit`` and ``predict`` do once per call (building the data pipeline, compiling for a
+    new shape) would otherwise swamp a few steps, and a stray slow step from another process
+    would move a mean.
+    """
     import keras
 
     from fercourse import models
@@ -28,17 +60,16 @@ def bench(name, *, size, batch, steps, width, rng):
     model = models.get(name, input_shape=(size, size, 1), **kw)
     x = rng.integers(0, 256, (batch * steps, size, size, 1)).astype("float32")
     y = rng.integers(0, model.output_shape[-1], batch * steps)
-    model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)   # warm-up
-    t0 = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    train_rate = len(x) / (time.perf_counter() - t0)
-    # Warm up on the very batch shapes timed below: a new shape means a new compilation.
-    model.predict(x, batch_size=256, verbose=0)
-    t0 = time.perf_counter()
-    model.predict(x, batch_size=256, verbose=0)
-    infer_rate = len(x) / (time.perf_counter() - t0)
+    timer = _step_timer()
+    model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)   # compile
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+    model.predict(x[:batch * 2], batch_size=batch, verbose=0)                         # compile
+    model.predict(x, batch_size=batch, verbose=0, callbacks=[timer])
     keras.backend.clear_session()
-    return model.count_params(), train_rate, infer_rate
+    # On a GPU a step may return before the device has finished it; once the queue of such
+    # steps is full each waits for an earlier one, so the median of many steps approaches
+    # the real step time.  On a CPU each step returns when it is done.
+    return model.count_params(), batch / np.median(timer.train), batch / np.median(timer.infer)
 
 
 def main(argv=None):
@@ -48,7 +79,7 @@ def main(argv=None):
     parser.add_argument("models", nargs="*", default=list(models.MODELS), help="model names (default: all)")
     parser.add_argument("--size", type=int, default=48, help="image side (default 48)")
     parser.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
-    parser.add_argument("--steps", type=int, default=6, help="timed training steps (default 6)")
+    parser.add_argument("--steps", type=int, default=10, help="timed batches, training and inference (default 10)")
     parser.add_argument("--width", type=float, default=1.0,
                         help="width of the published networks (the chapter's quick profile: 0.5)")
     args = parser.parse_args(argv)

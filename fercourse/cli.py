@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model of the zoo on the course data; re-run to resume")
     train.add_argument("model")
-    train.add_argument("--run-dir", help="folder for checkpoints, history and metrics (default: runs/<model>-<profile>)")
+    train.add_argument("--run-dir", help="folder for checkpoints, history and metrics (default: runs/<model>-<data>-<profile>)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.set_defaults(func=_train)

@@ -46,7 +46,9 @@ def test_every_toc_entry_exists_and_every_chapter_is_listed():
 def test_every_citation_is_in_the_bibliography():
     keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
     cited = set()
-    for p in (ROOT / "chapters").iterdir():
+    for p in (ROOT / "chapters").glob("*.*"):
+        if p.suffix not in (".md", ".ipynb"):
+            continue
         text = p.read_text()
         for group in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", text):
             cited |= {k.strip() for k in group.split(",")}
@@ -102,3 +104,31 @@ def test_no_dataset_or_build_output_is_tracked():
     bad = [f for f in tracked if f.startswith(outputs) or f.lower().endswith(data_suffixes)
            or (f.startswith("data/") and f != "data/README.md")]
     assert not bad, f"tracked files that must not be committed: {bad[:10]}"
+
+
+RESULTS = sorted((ROOT / "chapters" / "results").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=lambda p: p.name)
+def test_reference_run_records_are_whole_and_quoted_as_measured(path):
+    # The book quotes these runs in prose; the record is the one source, and the prose must agree.
+    run = json.loads(path.read_text())
+    metrics, history = run["metrics"], run["history"]
+    assert run["command"].endswith(f"fercourse train {metrics['model']}") and run["machine"]["gpu"]
+    assert metrics["epochs"] == len(history["accuracy"]) == len(history["val_accuracy"]) == len(history["seconds"])
+    assert metrics["best_value"] == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
+    assert metrics["best_epoch"] == int(max(range(len(history["val_accuracy"])), key=history["val_accuracy"].__getitem__)) + 1
+    assert sum(map(sum, metrics["confusion"])) == metrics["test_images"]
+    correct = sum(metrics["confusion"][i][i] for i in range(len(metrics["confusion"])))
+    assert correct / metrics["test_images"] == pytest.approx(metrics["accuracy"])
+    quoted = [f"{metrics['accuracy']:.1%}".replace("%", " %"), f"{metrics['accuracy_flip_tta']:.1%}".replace("%", " %"),
+              f"{metrics['seconds_total']:.0f} s"]
+    appendix = (ROOT / "chapters" / "appendix_results.md").read_text()
+    chapter = (ROOT / "chapters" / "03_shallow_vs_deep.ipynb").read_text()
+    for text, where in ((appendix, "appendix_results.md"), (chapter, "03_shallow_vs_deep.ipynb")):
+        missing = [q for q in quoted if q not in text]
+        assert not missing, f"{where} does not quote {path.name}'s {missing}"
+
+
+def test_there_are_reference_run_records():
+    assert RESULTS, "chapters/results/ holds no record of a full run"
