@@ -255,6 +255,9 @@ class RandomAffineCV:
             eh, ew = (self.rng.uniform(0.1, 0.4, 2) * (h, w)).astype(int) + 1
             top, left = self.rng.integers(0, h - eh + 1), self.rng.integers(0, w - ew + 1)
             out[i, top:top + eh, left:left + ew] = out[i].mean()
+        if np.issubdtype(batch.dtype, np.integer):  # round, not truncate, back to whole grey levels
+            info = np.iinfo(batch.dtype)
+            out = np.clip(np.rint(out), info.min, info.max)
         return out.reshape(batch.shape).astype(batch.dtype, copy=False)
 
 

@@ -240,6 +240,9 @@ def test_opencv_affine_moves_pixels_keeps_shape_dtype_and_border():
     flat = np.full((4, SIDE, SIDE), 120.0, dtype="float32")
     np.testing.assert_allclose(aug(flat, training=True), flat, atol=1e-3)
     np.testing.assert_array_equal(aug(x, training=False), x)
+    # uint8 faces are rounded back to whole grey levels, not truncated (which would darken them by 1/2).
+    as_float = train.augmentation("affine", seed=4)(x.astype("float32"))
+    assert abs(out.astype(float).mean() - as_float.mean()) < 0.05
     # The same seed gives the same faces.
     np.testing.assert_array_equal(train.augmentation("affine", seed=4)(x), out)
 
