@@ -240,7 +240,8 @@ def vgg_bn(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, widths=(64, 128, 2
     (48 -> 24 -> 12 -> 6 -> 3), widths 64/128/256/512, then global average pooling, dropout and
     the softmax.  This is the recipe of the best single networks on FER2013 without extra
     data (VGG-style with batch norm, SGD with Nesterov momentum, about 73 % PrivateTest
-    after long training with augmentation).  Compiled with SGD (momentum 0.9, Nesterov)
+    after long training with augmentation; the course's own full run, and how far it got, is
+    recorded in ``chapters/results/vgg_bn-fer2013-full.json``).  Compiled with SGD (momentum 0.9, Nesterov)
     and decoupled weight decay; :func:`fercourse.train.fit` puts a warm-up + cosine
     schedule on its learning rate.
     """
