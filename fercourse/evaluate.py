@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = [
     "accuracy", "top_k_accuracy", "per_class_accuracy", "confusion", "macro_f1", "uar",
-    "report", "predict_proba", "evaluate_model",
+    "report", "predict_proba", "mirror_average", "evaluate_model",
 ]
 
 
@@ -168,22 +168,41 @@ def predict_proba(model, images, batch_size=256, *, tta=None) -> np.ndarray:
     """
     if tta not in (None, "flip"):
         raise ValueError(f"tta must be None or 'flip'; got {tta!r}")
+    x = _model_input(model, images)
+    probs = _predict(model, x, batch_size)
+    return mirror_average(model, x, probs, batch_size) if tta == "flip" else probs
+
+
+def mirror_average(model, images, probs, batch_size=256) -> np.ndarray:
+    """``predict_proba(model, images, tta="flip")`` from ``probs`` already predicted for ``images``.
+
+    For a caller that wants both figures, with and without the mirror images, at the cost of
+    one more pass over the faces rather than two.
+    """
+    x = _model_input(model, images)
+    probs = np.asarray(probs, dtype="float32")
+    if probs.shape != (len(x), model.output_shape[-1]):
+        raise ValueError(f"probs must be one row of {model.output_shape[-1]} probabilities per image, "
+                         f"{(len(x), model.output_shape[-1])}; got shape {probs.shape}")
+    return (probs + _predict(model, x[:, :, ::-1], batch_size)) / 2
+
+
+def _model_input(model, images):
+    """``images`` as the batch ``(N, H, W, C)`` that ``model`` takes, or a clear error."""
     x = np.asarray(images)
     if x.ndim == 3:
         x = x[..., None]
     want = tuple(model.input_shape[1:])
     if x.ndim != 4 or any(w is not None and w != g for w, g in zip(want, x.shape[1:])):
         raise ValueError(f"{model.name} takes images of shape {want}; got an array of shape {np.shape(images)}")
-    if len(x) == 0:
-        return np.zeros((0, model.output_shape[-1]), dtype="float32")
-    if tta == "flip":
-        return (_predict(model, x, batch_size) + _predict(model, x[:, :, ::-1], batch_size)) / 2
-    return _predict(model, x, batch_size)
+    return x
 
 
 def _predict(model, x, batch_size):
     import keras
 
+    if len(x) == 0:
+        return np.zeros((0, model.output_shape[-1]), dtype="float32")
     # Direct calls rather than model.predict: no graph is traced per model, which keeps a chapter
     # that scores a dozen models quick and free of retracing warnings.
     out = [keras.ops.convert_to_numpy(model(x[i:i + batch_size].astype("float32"), training=False))

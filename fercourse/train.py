@@ -216,15 +216,15 @@ class RandomAffineCV:
     """
 
     def __init__(self, rotation=10.0, shift=0.1, zoom=0.1, flip=True, erase=0.0, seed=0):
-        if not 0 <= erase <= 1:
-            raise ValueError(f"RandomAffineCV: erase is a probability in [0, 1]; got {erase!r}")
-        self.erase = float(erase)
         for name, value in (("rotation", rotation), ("shift", shift), ("zoom", zoom)):
             if not value >= 0:
                 raise ValueError(f"RandomAffineCV: {name} must be >= 0; got {value!r}")
         if zoom >= 1:
             raise ValueError(f"RandomAffineCV: zoom must be below 1 (a factor within 1 +- zoom); got {zoom!r}")
+        if not 0 <= erase <= 1:
+            raise ValueError(f"RandomAffineCV: erase is a probability in [0, 1]; got {erase!r}")
         self.rotation, self.shift, self.zoom, self.flip = float(rotation), float(shift), float(zoom), bool(flip)
+        self.erase = float(erase)
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, batch, training=True):
@@ -248,8 +248,7 @@ class RandomAffineCV:
             m = cv2.getRotationMatrix2D(centre, angles[i], scales[i])
             m[:, 2] += shifts[i]
             out[i] = cv2.warpAffine(src[i], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            if mirror[i]:
-                out[i] = out[i, :, ::-1]
+        out[mirror] = out[mirror, :, ::-1]
         # No draw at all without erasing, so that erase=0 replays the same faces as before it existed.
         for i in (np.flatnonzero(self.rng.random(n) < self.erase) if self.erase else ()):
             eh, ew = (self.rng.uniform(0.1, 0.4, 2) * (h, w)).astype(int) + 1
@@ -758,8 +757,7 @@ def train_named(model_name, *, data=None, run_dir=None, epochs=None, batch_size=
         t0 = time.perf_counter()
         probs = evaluate.predict_proba(result.model, x_test)
         rep = evaluate.report(y_test, probs, data.class_names)
-        # predict_proba(tta="flip")'s average, without predicting the unmirrored faces twice.
-        probs_tta = (probs + evaluate.predict_proba(result.model, x_test[:, :, ::-1])) / 2
+        probs_tta = evaluate.mirror_average(result.model, x_test, probs)
         rep_tta = evaluate.report(y_test, probs_tta, data.class_names)
         result.metrics.update({
             "data": data.name, "test_split": "PrivateTest", "test_images": int(len(y_test)),

@@ -119,3 +119,9 @@ def test_predict_proba_flip_tta_averages_the_mirror_image():
     np.testing.assert_allclose(evaluate.predict_proba(model, x, tta="flip"), (plain + mirrored) / 2, rtol=1e-6)
     with pytest.raises(ValueError, match="tta must be None or 'flip'"):
         evaluate.predict_proba(model, x, tta="rotate")
+    # Given the plain probabilities, mirror_average adds only the mirrored pass: the same figures.
+    np.testing.assert_allclose(evaluate.mirror_average(model, x, plain), (plain + mirrored) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"one row of 2 probabilities per image, \(5, 2\); got shape \(4, 2\)"):
+        evaluate.mirror_average(model, x, plain[:4])
+    with pytest.raises(ValueError, match=r"takes images of shape \(4, 4, 1\)"):
+        evaluate.mirror_average(model, x[:, :3], plain)

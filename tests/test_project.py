@@ -117,7 +117,7 @@ def test_reference_run_records_are_whole_and_quoted_as_measured(path):
     assert run["command"].endswith(f"fercourse train {metrics['model']}") and run["machine"]["gpu"]
     assert metrics["epochs"] == len(history["accuracy"]) == len(history["val_accuracy"]) == len(history["seconds"])
     assert metrics["best_value"] == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
-    assert metrics["best_epoch"] == int(max(range(len(history["val_accuracy"])), key=history["val_accuracy"].__getitem__)) + 1
+    assert metrics["best_epoch"] == history["val_accuracy"].index(max(history["val_accuracy"])) + 1
     assert sum(map(sum, metrics["confusion"])) == metrics["test_images"]
     correct = sum(metrics["confusion"][i][i] for i in range(len(metrics["confusion"])))
     assert correct / metrics["test_images"] == pytest.approx(metrics["accuracy"])
