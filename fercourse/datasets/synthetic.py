@@ -22,13 +22,12 @@ neutral, micro-expressions (short, subtle) and macro-expressions (longer, strong
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import config, facs, render
 from ..labels import CONTEMPT, EMOTIONS, EMOTIONS_WITH_CONTEMPT, SPLITS
 from .facedata import FaceData
+from .sequences import SequenceData  # re-exported: it lived here first
 
 __all__ = ["make_faces", "make_sequences", "SequenceData", "sample_aus"]
 
@@ -199,57 +198,6 @@ def make_faces(
 # --------------------------------------------------------------------------------------------
 # sequences
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SequenceData:
-    """Clips of faces with per-frame AUs and the expression's timing.
-
-    Attributes
-    ----------
-    frames : (N, T, H, W) uint8.
-    aus : (N, T, len(facs.AUS)) float32 AU intensities per frame.
-    emotion : (N,) int64 indexing ``class_names``.
-    onset, apex, offset : (N,) int64 frame indices (onset < apex < offset).
-    micro : (N,) bool, True for a micro-expression (shorter than half a second, subtle).
-    subjects : (N,) int64 subject ids.
-    fps : frames per second.
-    class_names : emotion names (FER2013's order).
-    """
-
-    frames: np.ndarray
-    aus: np.ndarray
-    emotion: np.ndarray
-    onset: np.ndarray
-    apex: np.ndarray
-    offset: np.ndarray
-    micro: np.ndarray
-    subjects: np.ndarray
-    fps: float
-    class_names: tuple = EMOTIONS
-
-    def __post_init__(self):
-        if self.frames.ndim != 4 or self.frames.dtype != np.uint8:
-            raise ValueError(f"frames must be (N, T, H, W) uint8; got {self.frames.shape} {self.frames.dtype}")
-        n, t = self.frames.shape[:2]
-        if self.aus.shape[:2] != (n, t):
-            raise ValueError(f"aus has shape {self.aus.shape} for {n} clips of {t} frames")
-        for name in ("emotion", "onset", "apex", "offset", "micro", "subjects"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"{name} has {len(getattr(self, name))} entries for {n} clips")
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    @property
-    def duration(self) -> np.ndarray:
-        """Onset-to-offset duration of each expression, in seconds."""
-        return (self.offset - self.onset) / self.fps
-
-    def __repr__(self) -> str:
-        n, t, h, w = self.frames.shape
-        return (f"SequenceData(n={n}, frames={t} at {self.fps:g} fps, size={h}x{w}, "
-                f"micro={int(self.micro.sum())}, subjects={len(np.unique(self.subjects))})")
 
 
 MICRO_SECONDS = (0.2, 0.45)
