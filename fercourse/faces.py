@@ -35,9 +35,9 @@ import numpy as np
 __all__ = [
     "DEFAULT_PARAMS", "TUNED_PARAMS", "IMAGE_SUFFIXES", "CropReport",
     "haar_cascade", "lbp_cascade", "eye_cascade", "integral_image", "load_image", "to_gray",
-    "detect_faces", "find_eyes", "align_face", "crop_face", "crop_faces", "crop_images",
-    "crop_folder", "video_faces", "detection_testset", "benchmark_frame", "score_boxes",
-    "time_detector", "evaluate_detector",
+    "detect_faces", "find_eyes", "rotate_image", "align_face", "crop_face", "crop_faces",
+    "crop_images", "crop_folder", "video_faces", "detection_testset", "benchmark_frame",
+    "score_boxes", "time_detector", "evaluate_detector",
 ]
 
 #: OpenCV's own defaults for ``detectMultiScale`` (no minimum size beyond the 24x24 window).
@@ -281,6 +281,25 @@ def find_eyes(image, box, *, min_neighbors: int = 3) -> np.ndarray | None:
     return np.array([centres[pick_l], centres[pick_r]]) + np.array([x, y], dtype=float)
 
 
+def rotate_image(image, degrees: float, centre=None) -> np.ndarray:
+    """The image turned ``degrees`` counter-clockwise (as seen) about ``centre``.
+
+    ``centre`` is an ``(x, y)`` point in pixels, by default the image's centre.  The result
+    has the image's shape and dtype; where the turned image leaves the frame, the edge pixels
+    are repeated, so a face near the border is not cut by a black wedge.
+    """
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or image.size == 0:
+        raise ValueError("image must be a non-empty (H, W) or (H, W, C) array; "
+                         f"got shape {image.shape}")
+    height, width = image.shape[:2]
+    if centre is None:
+        centre = (width / 2.0, height / 2.0)
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(degrees), 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def align_face(image, box) -> tuple[np.ndarray, float]:
     """Rotate the image about the face's centre so that the eyes are level.
 
@@ -295,11 +314,7 @@ def align_face(image, box) -> tuple[np.ndarray, float]:
     (xl, yl), (xr, yr) = eyes
     angle = math.degrees(math.atan2(yr - yl, xr - xl))
     x, y, w, h = box
-    centre = (x + w / 2.0, y + h / 2.0)
-    matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
-    rotated = cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]),
-                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return rotated, angle
+    return rotate_image(image, angle, (x + w / 2.0, y + h / 2.0)), angle
 
 
 def _square_crop(gray, box, size, margin):

@@ -33,6 +33,38 @@ def image_grid(images, titles=None, ncols=8, size=1.2, cmap="gray", axes_off=Tru
     return fig
 
 
+def draw_boxes(image, boxes, ax=None, *, title=None, color="yellow", linewidth=1.0, fontsize=9):
+    """Show an image with face boxes ``(x, y, w, h)`` outlined on it; returns the Axes.
+
+    ``boxes`` is what :func:`fercourse.faces.detect_faces` returns (an (N, 4) array, N may be
+    0).  Grayscale images are drawn in gray from 0 to 255, colour ones as they are.  Without
+    ``ax`` a new figure is made.
+    """
+    import matplotlib.pyplot as plt
+
+    image = np.asarray(image)
+    if image.ndim not in (2, 3):
+        raise ValueError(f"image must be (H, W) or (H, W, C); got shape {image.shape}")
+    given = boxes
+    boxes = np.asarray(boxes, dtype=float)
+    if boxes.size == 0:
+        boxes = boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or (boxes[:, 2:] < 0).any():
+        raise ValueError(f"boxes must be rows of (x, y, w, h) with w, h >= 0; got {given!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4 * image.shape[0] / image.shape[1]))
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255 if image.dtype == np.uint8 else None)
+    else:
+        ax.imshow(image)
+    for x, y, w, h in boxes:
+        ax.add_patch(plt.Rectangle((x, y), w, h, fill=False, color=color, lw=linewidth))
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize)
+    ax.axis("off")
+    return ax
+
+
 def _class_list(class_names, k, what):
     names = list(class_names)
     if len(names) != k:

@@ -226,6 +226,24 @@ def test_alignment_levels_a_tilted_face(astronaut):
         np.abs(faces.crop_face(tilted, box).astype(int) - upright).mean()
 
 
+def test_rotate_image_turns_counter_clockwise_about_the_centre():
+    image = np.zeros((40, 60), np.uint8)
+    image[20, 50] = 255                    # a dot 20 pixels right of the centre (30, 20)
+    turned = faces.rotate_image(image, 90)
+    assert turned.shape == image.shape and turned.dtype == image.dtype
+    # A quarter turn counter-clockwise, as seen, moves it 20 pixels above the centre.
+    assert np.unravel_index(turned.argmax(), turned.shape) == (0, 30)
+    assert np.array_equal(turned, faces.rotate_image(image, 90, centre=(30, 20)))
+    about_dot = faces.rotate_image(image, 90, centre=(50, 20))
+    assert about_dot[20, 50] == 255        # the centre of a rotation stays put
+    colour = np.dstack([image, image // 2, image // 4])
+    assert faces.rotate_image(colour, 90).shape == colour.shape
+    # Pixels that come from outside the frame repeat the edge instead of turning black.
+    assert (faces.rotate_image(np.full((20, 30), 7, np.uint8), 45) == 7).all()
+    with pytest.raises(ValueError, match="got shape"):
+        faces.rotate_image(np.zeros(5), 10)
+
+
 def test_alignment_without_eyes_leaves_image_alone():
     flat = np.full((100, 100), 100, np.uint8)
     rotated, angle = faces.align_face(flat, (20, 20, 60, 60))

@@ -70,3 +70,20 @@ def test_plot_per_class_groups_columns():
     assert len(fig.axes[0].patches) == 6
     with pytest.raises(ValueError, match="non-empty DataFrame"):
         plots.plot_per_class(pd.DataFrame())
+
+
+def test_draw_boxes_outlines_each_box_on_the_image():
+    image = np.zeros((30, 40), np.uint8)
+    ax = plots.draw_boxes(image, np.array([[2, 3, 10, 12], [20, 5, 8, 8]]), title="two faces")
+    rects = [(p.get_x(), p.get_y(), p.get_width(), p.get_height()) for p in ax.patches]
+    assert rects == [(2, 3, 10, 12), (20, 5, 8, 8)]
+    assert ax.get_title() == "two faces" and ax.images[0].get_array().shape == (30, 40)
+    _, (left, right) = plt.subplots(1, 2)
+    assert plots.draw_boxes(np.zeros((30, 40, 3), np.uint8), np.zeros((0, 4)), ax=right) is right
+    assert not right.patches and not left.images
+    with pytest.raises(ValueError, match=r"rows of \(x, y, w, h\)"):
+        plots.draw_boxes(image, [1, 2, 3])
+    with pytest.raises(ValueError, match="w, h >= 0"):
+        plots.draw_boxes(image, [[0, 0, -5, 5]])
+    with pytest.raises(ValueError, match="got shape"):
+        plots.draw_boxes(np.zeros(5), [])
