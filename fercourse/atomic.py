@@ -10,6 +10,7 @@ carry :data:`TMP_MARK`, so :func:`clean_leftovers` can remove what a killed writ
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
@@ -41,6 +42,9 @@ def replacing(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Each writer's temporary name carries its process id, so a killed writer's file is not
+    # reused by the next one: remove it here, or it would stay for good.
+    clean_leftovers(path.parent, path)
     tmp = path.with_name(_tmp_name(path))
     try:
         yield tmp
@@ -123,13 +127,15 @@ def save_model(model, path) -> Path:
     return path
 
 
-def clean_leftovers(folder) -> int:
-    """Remove what killed writers left in ``folder``; returns how many entries went."""
+def clean_leftovers(folder, target=None) -> int:
+    """Remove what killed writers left in ``folder`` (only of the file ``target``, when given);
+    returns how many entries went."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0
     gone = 0
-    for p in folder.glob(f".*{TMP_MARK}*"):
+    pattern = f".{glob.escape(Path(target).stem)}{TMP_MARK}-*" if target is not None else f".*{TMP_MARK}*"
+    for p in folder.glob(pattern):
         # Another process may be writing right now: leave files of live writers alone.
         pid = p.name.rsplit("-", 1)[-1].split(".")[0]
         if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
