@@ -1,6 +1,6 @@
 """Profiles, paths and the seed: the course's settings, read in one place.
 
-Three environment variables steer every chapter:
+These environment variables steer every chapter:
 
 ``FERCOURSE_PROFILE``
     ``quick`` (default) sizes the work for a 2-core laptop without a GPU;
@@ -8,8 +8,10 @@ Three environment variables steer every chapter:
 ``FERCOURSE_DATA``
     The data home, where real datasets and decoded caches live.  Default: ``data/``
     at the top of the course (beside ``_config.yml``), else ``./data``.
+``FERCOURSE_CACHE``
+    Where decoded datasets are cached.  Default: ``.cache`` inside the data home.
 ``FERCOURSE_SEED``
-    The one global seed (default 0).
+    The one global seed (default 0), a whole number from 0 to 2**32 - 1.
 ``FERCOURSE_DATASET``
     Which data the chapters use: ``auto`` (default: real FER2013 when the data home holds
     it, else the built-in synthetic faces), ``fer2013`` (fail if absent) or ``synthetic``.
@@ -20,14 +22,17 @@ Values that differ between profiles are written where they are used, with
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
+import re
 from pathlib import Path
 
 PROFILES = ("quick", "full")
 DATASET_CHOICES = ("auto", "fer2013", "synthetic")
 DEFAULT_PROFILE = "quick"
 DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1  # NumPy's legacy global seed, which seed_everything sets, takes no more
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -84,22 +89,43 @@ def data_home(create: bool = False) -> Path:
     return home.resolve()
 
 
+def cache_home() -> Path:
+    """Where decoded datasets are cached: ``FERCOURSE_CACHE``, else ``<data home>/.cache``."""
+    env = os.environ.get("FERCOURSE_CACHE", "").strip()
+    if not env:
+        return data_home() / ".cache"
+    home = Path(env).expanduser()
+    if home.exists() and not home.is_dir():
+        raise NotADirectoryError(f"FERCOURSE_CACHE={env!r} is a file; it must name a folder")
+    return home.resolve()
+
+
 def seed() -> int:
     """The global seed, from ``FERCOURSE_SEED`` (0 when unset)."""
     value = os.environ.get("FERCOURSE_SEED", "").strip()
     if not value:
         return DEFAULT_SEED
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"FERCOURSE_SEED={value!r} is not an integer") from None
+    return check_seed(value, "FERCOURSE_SEED")
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """``value`` as a seed (a whole number 0..2**32 - 1); otherwise a ValueError naming ``name``."""
+    number = None
+    if isinstance(value, str):
+        if re.fullmatch(r"[0-9]+", value.strip()):
+            number = int(value)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        number = int(value)
+    if number is None or not 0 <= number <= MAX_SEED:
+        raise ValueError(f"{name}={value!r} is not a valid seed; expected a whole number from 0 to {MAX_SEED}")
+    return number
 
 
 def seed_everything(value: int | None = None) -> int:
     """Seed Python, NumPy and Keras (and so the backend) with one number; returns it."""
     import numpy as np
 
-    value = seed() if value is None else int(value)
+    value = seed() if value is None else check_seed(value, "seed_everything(value)")
     random.seed(value)
     np.random.seed(value)
     try:
