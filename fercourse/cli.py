@@ -14,53 +14,82 @@ Heavy modules (OpenCV, Keras) are imported by the subcommand that needs them, so
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from . import config
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Show warnings (a damaged cache being rebuilt...) as one plain line each."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"fercourse: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def _data_info(args) -> int:
-    from .datasets import available, load_fer2013
+    from .datasets import DataFormatError, available, load_fer2013
     from .datasets.fer2013 import check_counts
 
     home = config.data_home()
     print(f"Data home: {home}{'' if home.is_dir() else '  (does not exist yet)'}")
+    print(f"Cache:     {config.cache_home()}")
     found = available()
     for name, path in found.items():
         print(f"  {name:<8} {path if path else 'not present'}")
-    if found["fer2013"] is not None:
-        data = load_fer2013(found["fer2013"])
-        print()
-        print(data.describe())
-        problems = check_counts(data)
-        print("\nCounts match FER2013's published sizes." if not problems
-              else "\nCounts differ from FER2013's published sizes: " + "; ".join(problems))
-    if found["ck+"] is not None:
-        from .datasets import load_image_folder
+    status = 0
+    with _warnings_as_lines():
+        # A broken cache is rebuilt on the way (with a warning); a broken dataset is reported
+        # and the others are still listed.
+        try:
+            if found["fer2013"] is not None:
+                data = load_fer2013(found["fer2013"])
+                print()
+                print(data.describe())
+                problems = check_counts(data)
+                print("\nCounts match FER2013's published sizes." if not problems
+                      else "\nCounts differ from FER2013's published sizes: " + "; ".join(problems))
+        except DataFormatError as exc:
+            print(f"\nfer2013 cannot be read: {exc}", file=sys.stderr)
+            status = 1
+        try:
+            if found["ck+"] is not None:
+                from .datasets import load_image_folder
 
-        print()
-        print(load_image_folder(found["ck+"], name="ck+").describe())
+                print()
+                print(load_image_folder(found["ck+"], name="ck+").describe())
+        except DataFormatError as exc:
+            print(f"\nck+ cannot be read: {exc}", file=sys.stderr)
+            status = 1
     if not any(found.values()):
         print("\nNo real dataset yet: the chapters use the built-in synthetic faces.\n"
               "Run `fercourse data fetch fer2013` to see how to add FER2013.")
-    return 0
+    return status
 
 
 def _data_fetch(args) -> int:
     from .datasets import DataMissingError, fetch_fer2013
 
-    source = args.source
-    if source is None and args.kaggle:
-        source = _kaggle_download()
-    try:
-        target = fetch_fer2013(source, force=args.force)
-    except DataMissingError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    with _warnings_as_lines(), contextlib.ExitStack() as temporary:
+        source = args.source
+        if source is None and args.kaggle:
+            # The download is copied into the data home; its folder goes however fetch ends.
+            folder = temporary.enter_context(tempfile.TemporaryDirectory(prefix="fercourse-kaggle-"))
+            source = _kaggle_download(folder)
+        try:
+            target = fetch_fer2013(source, force=args.force)
+        except DataMissingError as exc:
+            print(exc, file=sys.stderr)
+            return 1
     print(f"FER2013 checked and in place: {target}")
     from .datasets.fer2013 import KNOWN_SHA256, sha256
 
@@ -71,16 +100,15 @@ def _data_fetch(args) -> int:
     return 0
 
 
-def _kaggle_download() -> str:
-    """Download the image-folder archive with the Kaggle CLI, when it is installed and configured."""
+def _kaggle_download(folder: str) -> str:
+    """Download the image-folder archive into ``folder`` with the Kaggle CLI, when it is installed and configured."""
     if shutil.which("kaggle") is None:
         raise SystemExit("--kaggle needs the Kaggle command-line tool: pip install kaggle, then put your "
                          "API token in ~/.kaggle/kaggle.json (see https://www.kaggle.com/docs/api)")
-    folder = tempfile.mkdtemp(prefix="fercourse-kaggle-")
     subprocess.run(["kaggle", "datasets", "download", "-d", "msambare/fer2013", "-p", folder], check=True)
     zips = sorted(Path(folder).glob("*.zip"))
     if not zips:
-        raise SystemExit(f"the Kaggle download into {folder} produced no .zip file")
+        raise SystemExit("the Kaggle download produced no .zip file")
     return str(zips[0])
 
 
@@ -109,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_parser("info", help="list the datasets in the data home with their counts").set_defaults(func=_data_info)
     fetch = data.add_parser("fetch", help="put a downloaded dataset in place and check it")
     fetch.add_argument("dataset", choices=["fer2013"])
-    fetch.add_argument("--from", dest="source", metavar="PATH", help="the downloaded file (Kaggle archive .zip or fer2013.csv)")
+    fetch.add_argument("--from", dest="source", metavar="PATH", help="the downloaded file (Kaggle archive .zip, fer2013.csv or fer2013.tar.gz)")
     fetch.add_argument("--kaggle", action="store_true", help="download with the Kaggle CLI (needs an API token)")
     fetch.add_argument("--force", action="store_true", help="replace a different copy already in the data home")
     fetch.set_defaults(func=_data_fetch)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import tarfile
+import tempfile
 import zipfile
 
 import numpy as np
@@ -11,9 +14,9 @@ import pytest
 from conftest import TINY, csv_text, encode, face_pixels, write_fer_tree
 from fercourse.datasets import (
     DataFormatError, DataMissingError, FaceData, available, fer2013_path, fetch_fer2013,
-    load_course_data, load_fer2013,
+    load_course_data, load_fer2013, load_image_folder,
 )
-from fercourse.datasets import cache
+from fercourse import atomic
 from fercourse.datasets.fer2013 import check_counts
 from fercourse.labels import EMOTIONS, EMOTIONS_MERGED, SPLITS
 
@@ -54,6 +57,58 @@ def _edit_pixels(text: str, line: int, edit) -> str:
     emotion, pixels, usage = lines[line].split(",")
     lines[line] = ",".join([emotion, edit(pixels), usage])
     return "\n".join(lines) + "\n"
+
+
+def test_csv_with_a_byte_order_mark_is_read(fer_csv, data_home):
+    path, rows = fer_csv
+    plain = load_fer2013(path, use_cache=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Excel and Notepad save UTF-8
+    with_bom = load_fer2013(path, use_cache=False)
+    np.testing.assert_array_equal(with_bom.images, plain.images)
+    np.testing.assert_array_equal(with_bom.labels, plain.labels)
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_gzip_compressed_csv_named_csv_is_read(fer_csv, data_home, bom):
+    path, rows = fer_csv
+    plain = load_fer2013(path, use_cache=False)
+    path.write_bytes(gzip.compress(bom + path.read_bytes()))
+    packed = load_fer2013(path)
+    np.testing.assert_array_equal(packed.images, plain.images)
+    assert list(packed.splits) == list(plain.splits) and len(packed) == len(rows)
+
+
+def test_a_truncated_gzip_csv_is_called_damaged(fer_csv, data_home):
+    path, _ = fer_csv
+    packed = gzip.compress(path.read_bytes())
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DataFormatError) as err:
+        load_fer2013(path)
+    assert str(path) in str(err.value) and "damaged gzip-compressed file" in str(err.value)
+
+
+def test_a_binary_file_named_csv_is_named(tmp_path, data_home):
+    path = tmp_path / "fer2013.csv"
+    path.write_bytes(b"emotion,pixels,Usage\n\x89PNG\xff\xfe\x00")
+    with pytest.raises(DataFormatError) as err:
+        load_fer2013(path)
+    assert f"{path}, row 2: not UTF-8 text (byte 0x89)" in str(err.value)
+
+
+@pytest.mark.parametrize("cell", ["\u00b2", "\u0663", "-1", "1.0", "", "7"])
+def test_an_emotion_cell_that_is_no_class_names_file_and_row(fer_csv, data_home, cell):
+    path, _ = fer_csv
+    path.write_text(path.read_text(encoding="utf-8").replace("\n1,", f"\n{cell},", 1), encoding="utf-8")
+    with pytest.raises(DataFormatError) as err:
+        load_fer2013(path)
+    assert f"{path}, row 3: unknown emotion code {cell!r}; expected 0..6" in str(err.value)
+
+
+def test_a_pixel_cell_that_is_no_number_names_file_and_row(fer_csv, data_home):
+    path, _ = fer_csv
+    path.write_text(_edit_pixels(path.read_text(), 1, lambda p: "\u00b2" + p[p.index(" "):]), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="row 2: non-numeric pixel value '\u00b2'"):
+        load_fer2013(path)
 
 
 # --- the image-folder archive --------------------------------------------------------------
@@ -117,78 +172,70 @@ def test_merge_disgust_gives_six_classes(fer_zip, data_home):
     assert names6 == ["angry" if n == "disgust" else n for n in names7]
 
 
-# --- the cache -----------------------------------------------------------------------------
-
-def test_cache_is_written_then_used(fer_zip, data_home, monkeypatch):
-    first = load_fer2013(fer_zip)
-    cached = list((data_home / ".cache").glob("fer2013-*"))
-    assert len(cached) == 1
-    # A second load must not decode anything.
-    import fercourse.datasets.fer2013 as fer
-
-    monkeypatch.setattr(fer, "_read_image_folder", lambda p: pytest.fail("decoded again despite the cache"))
-    again = load_fer2013(fer_zip)
-    np.testing.assert_array_equal(first.images, again.images)
+def _damage_member(path, member):
+    """Overwrite bytes in the middle of one member's data; the archive's index stays intact."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    with open(path, "r+b") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+        start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        f.seek(start + info.compress_size // 3)
+        f.write(b"\xff" * max(8, info.compress_size // 3))
 
 
-def test_changed_source_is_reread_and_old_cache_removed(fer_zip, data_home):
-    load_fer2013(fer_zip)
-    old = list((data_home / ".cache").glob("fer2013-*"))
-    with zipfile.ZipFile(fer_zip, "a") as zf:
-        zf.writestr("train/happy/Training_9999.png", encode(face_pixels(42)))
-    data = load_fer2013(fer_zip)
-    assert len(data) == len(TINY) + 1
-    new = list((data_home / ".cache").glob("fer2013-*"))
-    assert len(new) == 1 and new != old
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_damaged_member_is_named_with_its_archive(tmp_path, data_home, method):
+    path = tmp_path / "archive.zip"
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        write_fer_tree(zf.writestr)
+    member = "train/happy/Training_1001.png"
+    _damage_member(path, member)
+    for read in (load_fer2013, fetch_fer2013):
+        with pytest.raises(DataFormatError) as err:
+            read(path)
+        assert f"{path}: member {member} is damaged" in str(err.value) and "download it again" in str(err.value)
+    assert [p.name for p in data_home.iterdir()] == []  # fetch left nothing behind
 
 
-def test_cache_dir_can_be_set(fer_zip, data_home, tmp_path):
-    elsewhere = tmp_path / "cache"
-    load_fer2013(fer_zip, cache_dir=elsewhere)
-    assert len(list(elsewhere.glob("fer2013-*"))) == 1
-    assert not (data_home / ".cache").exists()
+def test_a_damaged_member_of_a_class_folder_zip_is_named(tmp_path):
+    path = tmp_path / "ck.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(3):
+            zf.writestr(f"CK+48/happy/S01{i}_001_0000001.png", encode(face_pixels(i)))
+    _damage_member(path, "CK+48/happy/S011_001_0000001.png")
+    with pytest.raises(DataFormatError, match="member CK\\+48/happy/S011_001_0000001.png is damaged"):
+        load_image_folder(path)
 
 
-def test_failed_read_leaves_no_cache_file(tmp_path, data_home):
-    path = _zip_with(tmp_path, {"train/happy/Training_1.png": encode(face_pixels(1)),
-                                "train/happy/Training_2.png": b"broken"})
-    with pytest.raises(DataFormatError):
+def test_a_truncated_zip_is_called_a_damaged_archive(fer_zip, data_home):
+    raw = fer_zip.read_bytes()
+    fer_zip.write_bytes(raw[: len(raw) // 2])
+    for read in (load_fer2013, fetch_fer2013, load_image_folder):
+        with pytest.raises(DataFormatError) as err:
+            read(fer_zip)
+        assert f"{fer_zip}: a damaged zip archive" in str(err.value) and "cut short" in str(err.value)
+
+
+def test_a_file_that_is_no_archive_is_still_told_apart(tmp_path, data_home):
+    path = tmp_path / "notes.zip"
+    path.write_text("hello")
+    with pytest.raises(DataFormatError, match="expected a folder of images or a .zip archive"):
         load_fer2013(path)
-    assert list((data_home / ".cache").glob("*")) == []
 
 
-def test_interrupted_cache_write_leaves_nothing(tmp_path, monkeypatch):
-    target = tmp_path / "c" / "fer2013-abc"
-    calls = []
-
-    def save_then_fail(file, arr, **kw):
-        calls.append(file)
-        if len(calls) == 2:  # the second array: the first is already on disk
-            raise KeyboardInterrupt
-        real_save(file, arr, **kw)
-
-    real_save = np.save
-    monkeypatch.setattr(np, "save", save_then_fail)
-    with pytest.raises(KeyboardInterrupt):
-        cache.save(target, {"x": np.zeros(3), "y": np.ones(3)})
-    assert list(target.parent.iterdir()) == []
+def test_partial_subjects_name_the_file(tmp_path):
+    root = tmp_path / "CK+48"
+    (root / "happy").mkdir(parents=True)
+    (root / "happy" / "S010_004_00000019.png").write_bytes(encode(face_pixels(1)))
+    (root / "happy" / "face.png").write_bytes(encode(face_pixels(2)))
+    with pytest.raises(DataFormatError) as err:
+        load_image_folder(root)
+    assert f"{root}: happy/face.png: no subject in its file name" in str(err.value)
+    assert "S010_004_00000019.png" in str(err.value)
 
 
-def test_damaged_cache_is_rebuilt(fer_zip, data_home):
-    load_fer2013(fer_zip)
-    (cpath,) = (data_home / ".cache").glob("fer2013-*")
-    (cpath / "images.npy").write_bytes(b"garbage")
-    with pytest.warns(UserWarning, match="unreadable cache"):
-        data = load_fer2013(fer_zip)
-    assert len(data) == len(TINY)
-
-
-def test_fingerprint_changes_with_content(tmp_path):
-    f = tmp_path / "a.csv"
-    f.write_text("x")
-    before = cache.fingerprint(f)
-    f.write_text("xy")
-    assert cache.fingerprint(f) != before
+# The cache has its own tests: tests/test_cache.py.
 
 
 # --- finding, fetching, and the chapters' entry point --------------------------------------
@@ -229,18 +276,109 @@ def test_fetch_puts_a_checked_copy_in_place(fer_zip, data_home, monkeypatch):
     assert fetch_fer2013(other, force=True).read_bytes() == other.read_bytes()
 
 
-def test_fetch_takes_the_csv_out_of_the_challenge_tarball(fer_csv, data_home, tmp_path, monkeypatch):
-    import tarfile
+@pytest.fixture
+def system_temp(tmp_path, monkeypatch):
+    """The system's temporary folder, made one of the test's own so leftovers can be seen."""
+    folder = tmp_path / "system-temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
+
+def _tarball(tmp_path, csv_bytes: bytes, name="fer2013.tar.gz", member="fer2013/fer2013.csv"):
+    import io
+
+    tgz = tmp_path / name
+    with tarfile.open(tgz, "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = len(csv_bytes)
+        tar.addfile(info, io.BytesIO(csv_bytes))
+    return tgz
+
+
+def _leftovers(folder):
+    return [p.name for p in folder.rglob("*") if atomic.TMP_MARK in p.name]
+
+
+def test_fetch_takes_the_csv_out_of_the_challenge_tarball(fer_csv, data_home, tmp_path, monkeypatch, system_temp):
     import fercourse.datasets.fer2013 as fer
 
     monkeypatch.setattr(fer, "check_counts", lambda data: [])
     csv_path, rows = fer_csv
-    tgz = tmp_path / "fer2013.tar.gz"
-    with tarfile.open(tgz, "w:gz") as tar:
-        tar.add(csv_path, arcname="fer2013/fer2013.csv")
+    tgz = _tarball(tmp_path, csv_path.read_bytes())
     target = fetch_fer2013(tgz)
-    assert target.name == "fer2013.csv" and len(load_fer2013()) == len(rows)
+    assert target == data_home / "fer2013.csv" and target.read_bytes() == csv_path.read_bytes()
+    assert len(load_fer2013()) == len(rows)
+    # Nothing left behind, in the data home or the system's temporary folder.
+    assert list(system_temp.iterdir()) == [] and _leftovers(data_home) == []
+    # The same archive again: nothing to do (the file, and so its cache, stays as it is).
+    mtime = target.stat().st_mtime_ns
+    assert fetch_fer2013(tgz) == target and target.stat().st_mtime_ns == mtime
+    other = _tarball(tmp_path, csv_path.read_bytes().replace(b"\n0,", b"\n1,", 1), name="other.tar.gz")
+    with pytest.raises(FileExistsError, match="force"):
+        fetch_fer2013(other)
+    assert fetch_fer2013(other, force=True).read_bytes() != csv_path.read_bytes()
+    assert list(system_temp.iterdir()) == [] and _leftovers(data_home) == []
+
+
+def test_fetch_errors_in_a_tarball_name_the_users_file(fer_csv, data_home, tmp_path, system_temp):
+    csv_path, _ = fer_csv
+    bad = csv_path.read_text().replace("\n1,", "\n\u00b2,", 1).encode()
+    tgz = _tarball(tmp_path, bad)
+    with pytest.raises(DataFormatError) as err:
+        fetch_fer2013(tgz)
+    assert str(err.value).startswith(f"{tgz} (member fer2013/fer2013.csv), row 3: unknown emotion code")
+    assert atomic.TMP_MARK not in str(err.value) and str(system_temp) not in str(err.value)
+    assert list(system_temp.iterdir()) == [] and list(data_home.iterdir()) == []
+
+
+def test_fetch_a_complete_looking_tarball_that_is_not_fer2013(fer_csv, data_home, tmp_path, system_temp):
+    csv_path, _ = fer_csv
+    tgz = _tarball(tmp_path, csv_path.read_bytes())
+    with pytest.raises(DataFormatError, match=f"^{tgz} \\(member fer2013/fer2013.csv\\): this is not the complete"):
+        fetch_fer2013(tgz)
+    assert list(system_temp.iterdir()) == [] and list(data_home.iterdir()) == []
+
+
+def test_fetch_a_damaged_tarball(fer_csv, data_home, tmp_path, system_temp):
+    csv_path, _ = fer_csv
+    tgz = _tarball(tmp_path, csv_path.read_bytes())
+    raw = tgz.read_bytes()
+    tgz.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataFormatError) as err:
+        fetch_fer2013(tgz)
+    assert f"{tgz}: a damaged tar archive" in str(err.value) and "download it again" in str(err.value)
+    tgz.write_bytes(raw[:100])  # too short even to be recognised as a tar archive
+    with pytest.raises(DataFormatError, match="a damaged tar archive"):
+        fetch_fer2013(tgz)
+    assert list(system_temp.iterdir()) == [] and list(data_home.iterdir()) == []
+
+
+def test_fetch_a_tarball_without_the_csv(tmp_path, data_home):
+    tgz = _tarball(tmp_path, b"hello", member="fer2013/README.txt")
+    with pytest.raises(DataFormatError, match="holds no fer2013.csv"):
+        fetch_fer2013(tgz)
+
+
+def test_fetch_a_gzip_compressed_csv(fer_csv, data_home, tmp_path, monkeypatch):
+    import fercourse.datasets.fer2013 as fer
+
+    monkeypatch.setattr(fer, "check_counts", lambda data: [])
+    csv_path, rows = fer_csv
+    packed = tmp_path / "fer2013.csv.gz"
+    packed.write_bytes(gzip.compress(csv_path.read_bytes()))
+    assert fetch_fer2013(packed) == data_home / "fer2013.csv"
+    assert len(load_fer2013()) == len(rows)
+
+
+def test_a_killed_fetch_is_cleaned_up_by_the_next(fer_zip, data_home, monkeypatch):
+    import fercourse.datasets.fer2013 as fer
+
+    monkeypatch.setattr(fer, "check_counts", lambda data: [])
+    dead = data_home / f".fer2013{atomic.TMP_MARK}-999999999.zip"  # no process has this id
+    dead.write_bytes(b"half a copy")
+    fetch_fer2013(fer_zip)
+    assert sorted(p.name for p in data_home.iterdir()) == ["fer2013.zip"]
 
 
 def test_check_counts_reports_differences(fer_zip, data_home):

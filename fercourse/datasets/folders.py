@@ -61,7 +61,7 @@ def load_image_folder(
     names like ``S010_004_00000019.png`` (None when no file name carries a subject).
     """
     path = Path(path).expanduser()
-    images, labels, subjects = [], [], []
+    images, labels, subjects, names = [], [], [], []
     for rel, read in iter_image_entries(path):
         where = f"{path}: {rel}"
         if len(rel.parts) < 2:
@@ -80,14 +80,16 @@ def load_image_folder(
         labels.append(class_names.index(cls))
         m = SUBJECT_PATTERN.match(rel.name)
         subjects.append(m.group(1) if m else None)
+        names.append(rel)
     if not images:
         raise DataFormatError(f"{path}: no images found; expected one sub-folder of images per class")
     have = [s is not None for s in subjects]
     if any(have) and not all(have):
-        odd = next(i for i, h in enumerate(have) if not h)
+        odd = names[have.index(False)]
+        named = names[have.index(True)]
         raise DataFormatError(
-            f"{path}: image {odd} has no subject in its file name while others do; "
-            "expected names like S010_004_00000019.png throughout"
+            f"{path}: {odd}: no subject in its file name, while others have one (e.g. {named.name}); "
+            "expected names like S010_004_00000019.png throughout, or none with a subject"
         )
     return FaceData(
         images=np.stack(images),

@@ -1,7 +1,12 @@
-"""Reading grayscale face images from a folder tree or straight from a zip archive."""
+"""Reading grayscale face images from a folder tree or straight from a zip archive.
+
+An archive is checked as an archive: a damaged member is an error naming the member and the
+archive, and a zip cut short (an interrupted download) is called a damaged archive.
+"""
 
 from __future__ import annotations
 
+import zlib
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Iterator
@@ -10,7 +15,12 @@ import numpy as np
 
 from .errors import DataFormatError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm")
+"""The image files the course reads (all of them OpenCV decodes); the one list of them."""
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty zip
+
+REDOWNLOAD = "download it again (or re-create it) and retry"
 
 
 def iter_image_entries(source: Path) -> Iterator[tuple[PurePosixPath, callable]]:
@@ -27,15 +37,46 @@ def iter_image_entries(source: Path) -> Iterator[tuple[PurePosixPath, callable]]
             if _is_image_name(rel):
                 yield rel, p.read_bytes
     elif zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as zf:
+        try:
+            zf = zipfile.ZipFile(source)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise DataFormatError(f"{source}: a damaged zip archive ({exc}); {REDOWNLOAD}") from None
+        with zf:
             for name in sorted(zf.namelist()):
                 rel = PurePosixPath(name)
                 if not name.endswith("/") and _is_image_name(rel):
-                    yield rel, (lambda n=name: zf.read(n))
+                    yield rel, (lambda n=name: read_member(zf, n, source))
+    elif source.is_file() and _starts_like_a_zip(source):
+        raise DataFormatError(
+            f"{source}: a damaged zip archive: it starts like one but its index, at the end, is "
+            f"missing (a download cut short?); {REDOWNLOAD}"
+        )
     elif source.exists():
         raise DataFormatError(f"{source}: expected a folder of images or a .zip archive of them")
     else:
         raise FileNotFoundError(f"{source}: no such file or folder")
+
+
+def read_member(zf: zipfile.ZipFile, name: str, archive) -> bytes:
+    """The bytes of one zip member; damage is a :class:`DataFormatError` naming both."""
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        # BadZipFile: a CRC mismatch or a broken header; zlib.error: undecodable deflate data;
+        # EOFError: the member's data ends early.
+        raise DataFormatError(
+            f"{archive}: member {name} is damaged ({exc}), so the archive is; {REDOWNLOAD}"
+        ) from None
+    except NotImplementedError as exc:  # e.g. Deflate64, which Windows' own zipper writes
+        raise DataFormatError(f"{archive}: member {name}: {exc}; re-create the zip with ordinary "
+                              "deflate compression (e.g. `zip -r`)") from None
+    except RuntimeError as exc:  # an encrypted member
+        raise DataFormatError(f"{archive}: member {name}: {exc}; expected an archive without a password") from None
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) in ZIP_MAGIC
 
 
 def _is_image_name(rel: PurePosixPath) -> bool:
