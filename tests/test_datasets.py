@@ -436,6 +436,37 @@ def test_facedata_split_select_counts():
         data.split("Test")
 
 
+def test_facedata_replace_checks_like_a_new_one():
+    images = np.zeros((3, 4, 4), np.uint8)
+    data = FaceData(images, np.array([0, 1, 2]), np.array(["Training"] * 3), EMOTIONS, "t", "test",
+                    extras={"v": np.arange(3.0)})
+    merged = data.replace(labels=np.array([0, 0, 1]), class_names=EMOTIONS_MERGED)
+    assert merged.class_names == EMOTIONS_MERGED and list(merged.labels) == [0, 0, 1]
+    assert merged.images is data.images and merged.extras is data.extras  # shared, not copied
+    assert list(data.labels) == [0, 1, 2] and data.class_names == EMOTIONS  # the original is unchanged
+    with pytest.raises(ValueError, match="labels has 2 entries for 3 images"):
+        data.replace(labels=np.array([0, 1]))
+    with pytest.raises(TypeError, match="no field.* label; its fields are images, labels"):
+        data.replace(label=np.array([0, 1, 2]))
+
+
+def test_course_data_merges_disgust_through_replace(data_home, capsys):
+    seven = load_course_data(synthetic_n=70, verbose=False)
+    six = load_course_data(synthetic_n=70, merge_disgust=True, verbose=False)
+    assert six.class_names == EMOTIONS_MERGED
+    assert [EMOTIONS_MERGED[i] for i in six.labels] == [
+        "angry" if EMOTIONS[i] == "disgust" else EMOTIONS[i] for i in seven.labels]
+    np.testing.assert_array_equal(six.images, seven.images)
+    assert set(six.extras) == set(seven.extras) and six.subjects is not None
+
+
+def test_course_data_module_is_named_for_what_it_holds():
+    import fercourse.datasets as datasets
+    from fercourse.datasets import choice
+
+    assert datasets.load_course_data is choice.load_course_data and datasets.available is choice.available
+
+
 # --- the real FER2013 ----------------------------------------------------------------------
 
 @pytest.mark.realdata

@@ -11,7 +11,7 @@ from .errors import DataFormatError, DataMissingError
 from .fer2013 import fer2013_path, fetch_fer2013, load_fer2013
 from .folders import load_image_folder, subject_kfold
 from .sequences import SequenceData
-from .course import load_course_data, available
+from .choice import load_course_data, available
 
 
 def __getattr__(name):

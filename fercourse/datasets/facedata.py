@@ -6,6 +6,7 @@ same object feeds scikit-learn, Keras on any backend, or a plot.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,16 +71,24 @@ class FaceData:
             raise ValueError(f"unknown split {name!r}; valid splits: {', '.join(SPLITS)}")
         return self.splits == name
 
+    def replace(self, **changes) -> "FaceData":
+        """A copy with some fields changed, checked like a new one: ``data.replace(labels=y)``.
+
+        Arrays not named are shared with ``self``, not copied.
+        """
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise TypeError(f"FaceData has no field(s) {', '.join(unknown)}; its fields are "
+                            f"{', '.join(f.name for f in dataclasses.fields(self))}")
+        return dataclasses.replace(self, **changes)
+
     def select(self, mask_or_index) -> "FaceData":
         """A new FaceData holding the chosen images (a boolean mask or an index array)."""
         idx = np.asarray(mask_or_index)
-        return FaceData(
+        return self.replace(
             images=self.images[idx],
             labels=self.labels[idx],
             splits=self.splits[idx],
-            class_names=self.class_names,
-            name=self.name,
-            source=self.source,
             subjects=None if self.subjects is None else self.subjects[idx],
             extras={k: v[idx] for k, v in self.extras.items()},
         )

@@ -1,4 +1,4 @@
-"""The chapters' one entry point for data: real FER2013 when present, else synthetic faces."""
+"""Choosing the course data (the chapters' one entry point): real FER2013 when present, else synthetic."""
 
 from __future__ import annotations
 
@@ -56,11 +56,7 @@ def load_course_data(
         if merge_disgust:
             from ..labels import EMOTIONS_MERGED
 
-            data = FaceData(
-                images=data.images, labels=merge(data.labels), splits=data.splits,
-                class_names=EMOTIONS_MERGED, name=data.name, source=data.source,
-                subjects=data.subjects, extras=data.extras,
-            )
+            data = data.replace(labels=merge(data.labels), class_names=EMOTIONS_MERGED)
         why = ("FERCOURSE_DATASET=synthetic" if choice == "synthetic"
                else f"FER2013 is not in the data home {config.data_home()} (see `fercourse data fetch fer2013`)")
     if verbose:
