@@ -32,7 +32,8 @@ __all__ = [
     "ActionUnit", "AU_TABLE", "AUS", "AU_INDEX", "REGIONS", "FACS_GRADES",
     "PROTOTYPES", "PROTOTYPE_NOTES", "RELATIONS", "RELATION_NOTES", "CIRCUMPLEX",
     "au_index", "au_vector", "au_sides", "au_dict", "prototype_vector", "prototype_sides",
-    "nearest_prototype", "valence_arousal", "au_probabilities", "au_table", "parse_au",
+    "nearest_prototype", "valence_arousal", "prototype_intensity", "au_probabilities", "au_table",
+    "parse_au",
 ]
 
 
@@ -317,9 +318,30 @@ def prototype_vector(emotion: str, intensity: float = 1.0) -> np.ndarray:
     return prototype_sides(emotion, intensity).max(axis=0)
 
 
-def valence_arousal(emotion: str) -> tuple[float, float]:
-    """(valence, arousal) of ``emotion`` from :data:`CIRCUMPLEX`."""
-    return CIRCUMPLEX[_check_emotion(emotion)]
+def valence_arousal(emotion: str, intensity: float = 1.0) -> tuple[float, float]:
+    """(valence, arousal) of ``emotion`` expressed at ``intensity`` (0..1).
+
+    The course's one affect rule: an expression sits on the circumplex in its emotion's
+    direction (:data:`CIRCUMPLEX`), as far out as it is intense -- a faint smile is mildly
+    pleasant, a neutral face sits at the origin.  The synthetic faces' ground truth and the
+    face builder's reading both come from here.
+    """
+    v, a = CIRCUMPLEX[_check_emotion(emotion)]
+    scale = _check_intensity("intensity", intensity)
+    return v * scale, a * scale
+
+
+def prototype_intensity(aus, emotion: str) -> float:
+    """How strongly an AU vector expresses ``emotion``, in 0..1.
+
+    The vector's projection on the emotion's EMFACS prototype, relative to the prototype's
+    own length (1 for the prototype itself, 0.5 for it at half intensity), capped at 1;
+    0 for ``neutral``, which has no AUs.
+    """
+    vec, proto = au_vector(aus), prototype_vector(emotion)
+    if not proto.any():
+        return 0.0
+    return float(np.clip(vec @ proto / (proto @ proto), 0.0, 1.0))
 
 
 def nearest_prototype(aus, emotions=EMOTIONS, return_scores: bool = False):

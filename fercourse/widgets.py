@@ -17,18 +17,16 @@ __all__ = ["face_builder", "describe_aus", "face_png"]
 def describe_aus(aus) -> str:
     """One line about an AU vector: nearest prototype, similarity, valence and arousal.
 
-    Valence and arousal are the nearest prototype's circumplex position, scaled by how
-    strongly the face expresses it (its AU vector's length relative to the prototype's),
-    the same rule the synthetic faces use.
+    Valence and arousal follow the rule the synthetic faces use
+    (:func:`fercourse.facs.valence_arousal`): the nearest prototype's circumplex position,
+    scaled by how strongly the face expresses it (:func:`fercourse.facs.prototype_intensity`).
     """
     vec = facs.au_vector(aus)
     best, scores = facs.nearest_prototype(vec, return_scores=True)
-    proto = facs.prototype_vector(best)
-    strength = 0.0 if not proto.any() else min(1.0, float(vec @ proto / (proto @ proto)))
-    v, a = facs.CIRCUMPLEX[best]
+    v, a = facs.valence_arousal(best, facs.prototype_intensity(vec, best))
     active = ", ".join(f"AU{au} {x:.2f}" for au, x in facs.au_dict(vec, 0.0).items()) or "none"
     return (f"nearest prototype: {best} (similarity {scores[best]:.2f}); "
-            f"valence {v * strength:+.2f}, arousal {a * strength:+.2f}; active AUs: {active}")
+            f"valence {v:+.2f}, arousal {a:+.2f}; active AUs: {active}")
 
 
 def face_png(aus, size: int = 192, identity=None) -> bytes:

@@ -467,6 +467,45 @@ def test_course_data_module_is_named_for_what_it_holds():
     assert datasets.load_course_data is choice.load_course_data and datasets.available is choice.available
 
 
+# --- one valence/arousal rule, and what the renderer accepts --------------------------------
+
+def test_valence_arousal_scales_the_circumplex_position_by_intensity():
+    from fercourse import facs
+
+    assert facs.valence_arousal("happy") == facs.CIRCUMPLEX["happy"]
+    v, a = facs.valence_arousal("sad", 0.5)
+    assert (v, a) == pytest.approx(tuple(0.5 * x for x in facs.CIRCUMPLEX["sad"]))
+    assert facs.valence_arousal("neutral", 0.7) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="0..1"):
+        facs.valence_arousal("happy", 1.5)
+    with pytest.raises(ValueError, match="unknown emotion 'joy'"):
+        facs.valence_arousal("joy")
+
+
+def test_prototype_intensity_measures_how_strongly_a_face_expresses_an_emotion():
+    from fercourse import facs
+
+    assert facs.prototype_intensity(facs.prototype_vector("happy"), "happy") == pytest.approx(1.0)
+    assert facs.prototype_intensity(facs.prototype_vector("happy", 0.4), "happy") == pytest.approx(0.4)
+    assert facs.prototype_intensity(facs.prototype_vector("sad"), "neutral") == 0.0
+    assert facs.prototype_intensity({}, "surprise") == 0.0
+
+
+def test_synthetic_faces_and_the_face_builder_share_the_rule():
+    from fercourse import facs, widgets
+    from fercourse.datasets import make_faces
+
+    data = make_faces(70, seed=3)
+    rule = np.array([facs.valence_arousal(data.class_names[y], s)
+                     for y, s in zip(data.labels, data.extras["intensity"])])
+    residual = np.stack([data.extras["valence"], data.extras["arousal"]], 1) - rule
+    # What remains is the raters' noise alone (sd 0.05), where clipping to -1..1 leaves it.
+    assert np.abs(residual).max() < 0.25 and 0.02 < residual.std() < 0.08
+    text = widgets.describe_aus(facs.prototype_vector("sad", 0.5))
+    v, a = facs.valence_arousal("sad", 0.5)
+    assert f"nearest prototype: sad" in text and f"valence {v:+.2f}, arousal {a:+.2f}" in text
+
+
 # --- the real FER2013 ----------------------------------------------------------------------
 
 @pytest.mark.realdata

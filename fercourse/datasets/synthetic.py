@@ -184,9 +184,8 @@ def make_faces(
                                        render.Lighting.random(rng), size, rng)
         aus[i] = sides.max(axis=0)
         strength[i] = level
-        # an expression's affect scales with its intensity; raters disagree a little
-        v, a = facs.CIRCUMPLEX[emotion]
-        va[i] = np.clip(np.array([v, a]) * level + rng.normal(0, 0.05, 2), -1, 1)
+        # raters disagree a little about affect
+        va[i] = np.clip(np.array(facs.valence_arousal(emotion, level)) + rng.normal(0, 0.05, 2), -1, 1)
     return FaceData(
         images=images, labels=labels, splits=splits, class_names=tuple(classes), name="synthetic",
         source=f"fercourse.datasets.make_faces(n={n}, seed={seed}, size={size}, contempt={contempt})",
