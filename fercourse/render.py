@@ -514,6 +514,14 @@ def render_face(aus=None, identity=None, pose=None, lighting=None, size=48, rng=
     ValueError
         for an unknown AU or an intensity outside 0..1 (from :func:`fercourse.facs.au_sides`).
     """
+    if isinstance(aus, (str, bytes)):
+        # An emotion's name is the likeliest string here; say how to draw one.
+        raise ValueError(
+            f"aus={aus!r}: expected AU intensities -- a mapping {{AU: intensity}} such as "
+            f"{{12: 1.0, 6: 0.5}}, a ({len(facs.AUS)},) vector in the order of facs.AUS or a "
+            f"(2, {len(facs.AUS)}) array; to draw an emotion pass its prototype, "
+            f"facs.prototype_vector(name), with name one of {', '.join(facs.PROTOTYPES)}"
+        )
     sides = facs.au_sides({} if aus is None else aus)
     identity = _check_dataclass(identity, Identity, "identity")
     pose = _check_dataclass(pose, Pose, "pose")

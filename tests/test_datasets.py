@@ -506,6 +506,16 @@ def test_synthetic_faces_and_the_face_builder_share_the_rule():
     assert f"nearest prototype: sad" in text and f"valence {v:+.2f}, arousal {a:+.2f}" in text
 
 
+def test_render_face_says_what_aus_takes():
+    from fercourse import render
+
+    with pytest.raises(ValueError) as err:
+        render.render_face("joy")
+    text = str(err.value)
+    assert text.startswith("aus='joy': expected AU intensities") and "facs.prototype_vector(name)" in text
+    assert "happy" in text
+
+
 # --- the real FER2013 ----------------------------------------------------------------------
 
 @pytest.mark.realdata
