@@ -65,7 +65,7 @@ def read_member(zf: zipfile.ZipFile, name: str, archive) -> bytes:
         # BadZipFile: a CRC mismatch or a broken header; zlib.error: undecodable deflate data;
         # EOFError: the member's data ends early.
         raise DataFormatError(
-            f"{archive}: member {name} is damaged ({exc}), so the archive is; {REDOWNLOAD}"
+            f"{archive}: a damaged archive: its member {name} cannot be read ({exc}); {REDOWNLOAD}"
         ) from None
     except NotImplementedError as exc:  # e.g. Deflate64, which Windows' own zipper writes
         raise DataFormatError(f"{archive}: member {name}: {exc}; re-create the zip with ordinary "
