@@ -12,6 +12,8 @@ or muscle group.  This module holds
   :cite:`du2014compound` as FaceBehaviorNet uses it :cite:`kollias2021facebehaviornet`;
 - :data:`CIRCUMPLEX` -- valence and arousal of each emotion on Russell's circumplex
   :cite:`russell1980circumplex`;
+- :data:`COMPOUNDS` -- compound expressions (happily surprised...) and their AUs, from
+  Du, Tao & Martinez's Table 1 :cite:`du2014compound`;
 - helpers: :func:`au_vector`, :func:`au_sides`, :func:`prototype_vector`,
   :func:`nearest_prototype`, :func:`au_probabilities`, :func:`au_table`.
 
@@ -33,7 +35,7 @@ __all__ = [
     "PROTOTYPES", "PROTOTYPE_NOTES", "RELATIONS", "RELATION_NOTES", "CIRCUMPLEX",
     "au_index", "au_vector", "au_sides", "au_dict", "prototype_vector", "prototype_sides",
     "nearest_prototype", "valence_arousal", "prototype_intensity", "au_probabilities", "au_table",
-    "parse_au",
+    "parse_au", "COMPOUNDS", "COMPOUND_NOTES",
 ]
 
 
@@ -415,3 +417,36 @@ def au_table():
         rows.append({"AU": au.number, "name": au.name, "muscles": au.muscles,
                      "region": au.region, "in prototypes of": ", ".join(shown_in)})
     return pd.DataFrame(rows).set_index("AU")
+
+
+# --- Du, Tao & Martinez compound expressions ------------------------------------------------------
+
+COMPOUNDS: dict[str, dict] = {
+    "happily surprised": {"emotions": ("happy", "surprise"), "aus": (1, 2, 12, 25)},
+    "happily disgusted": {"emotions": ("happy", "disgust"), "aus": (10, 12, 25)},
+    "sadly surprised": {"emotions": ("sad", "surprise"), "aus": (1, 4, 25, 26)},
+    "sadly disgusted": {"emotions": ("sad", "disgust"), "aus": (4, 10)},
+    "fearfully angry": {"emotions": ("fear", "angry"), "aus": (4, 20, 25)},
+    "fearfully surprised": {"emotions": ("fear", "surprise"), "aus": (1, 2, 5, 20, 25)},
+    "fearfully disgusted": {"emotions": ("fear", "disgust"), "aus": (1, 4, 10, 20, 25)},
+    "angrily surprised": {"emotions": ("angry", "surprise"), "aus": (4, 25, 26)},
+    "angrily disgusted": {"emotions": ("angry", "disgust"), "aus": (4, 10, 17)},
+    "disgustedly surprised": {"emotions": ("disgust", "surprise"), "aus": (1, 2, 5, 10)},
+}
+"""Compound expressions: the two basic emotions each combines, and the AUs it shows.
+
+From Table 1 of Du, Tao & Martinez :cite:`du2014compound`: the *consistently active* AUs of each
+compound category, those shown by more than 70 % of their subjects.  The AUs the table lists in
+brackets (shown by some subjects only, with their percentages) are left out.  See
+:data:`COMPOUND_NOTES` for the categories left out.
+"""
+
+COMPOUND_NOTES = {
+    "left out": "Du et al. study 15 compound categories; ten are kept here.  Sadly fearful, sadly angry, "
+                "appalled, hatred and awed are left out: their AU sets could not be checked against the "
+                "table with certainty here, and the last three are not named after two basic emotions.",
+    "variants": "Only the consistently active AUs (more than 70 % of subjects) are kept; the variants each "
+                "category shows in some subjects are not.",
+    "names": "The component emotions are named as in fercourse.labels (happy, surprise, fear, angry, "
+             "disgust, sad); Du et al. call them happily, surprised, fearfully, angrily, disgustedly, sadly.",
+}
