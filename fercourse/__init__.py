@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "config", "labels", "datasets", "facs", "render", "faces", "features",
     "models", "train", "evaluate", "plots", "exercises", "widgets", "cli",
+    "emoji", "testvideo", "live",
 )
 
 

@@ -6,6 +6,7 @@
     fercourse data fetch fer2013 --from FILE     put a Kaggle download in place, checked
     fercourse faces crop SRC DST --size 48       crop every face image in a folder
     fercourse train MODEL                        train (and resume) a model of the zoo
+    fercourse live VIDEO --out annotated.mp4     an emoji over each face, with latency (or --camera 0)
 
 Heavy modules (OpenCV, Keras) are imported by the subcommand that needs them, so
 ``fercourse data info`` answers at once.
@@ -129,6 +130,40 @@ def _train(args) -> int:
     return 0
 
 
+def _live(args) -> int:
+    from . import live
+    from .testvideo import CODECS, check_writable
+
+    if (args.video is None) == (args.camera is None):
+        raise ValueError("give a VIDEO file or --camera INDEX (one of the two)")
+    for path in (args.out, args.csv):   # checked before any work, so a bad path costs nothing
+        if path is not None:
+            check_writable(path)
+    if args.out is not None and Path(args.out).suffix.lower() not in CODECS:
+        raise ValueError(f"--out {args.out}: the annotated video must end in one of {', '.join(CODECS)}")
+    if args.video is not None:
+        capture, _, _ = live.open_video(args.video)
+    else:
+        capture = live.open_camera(args.camera)
+    capture.release()
+    model = live.load_model(args.model) if args.model else live.default_model()
+    options = {} if args.margin is None else {"margin": args.margin}
+    pipeline = live.LivePipeline(model, detect_every=args.every, smoothing=args.smoothing, **options)
+    if args.video is not None:
+        print(live.process_video(pipeline, args.video, out=args.out, csv_path=args.csv, progress=True))
+        return 0
+    results = live.run_camera(pipeline, args.camera, out=args.out, seconds=args.seconds, show=not args.no_window)
+    if args.csv is not None:
+        from . import atomic
+
+        atomic.write_text(args.csv, live.results_csv(results, pipeline.class_names))
+    if results:
+        lat = live.latency_summary(results)
+        print(f"{len(results)} frames; pipeline {lat.attrs['fps']:.1f} frames/s, latency p50 "
+              f"{lat.loc['p50', 'total']:.1f} ms, p95 {lat.loc['p95', 'total']:.1f} ms")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fercourse", description="Tools of the facial expression recognition course.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.set_defaults(func=_train)
+
+    live = sub.add_parser("live", help="an emoji over each face of a video file or a camera, timed")
+    live.add_argument("video", nargs="?", help="a video file to annotate (or use --camera)")
+    live.add_argument("--camera", type=int, metavar="INDEX", help="read camera INDEX (0: the first) instead of a file")
+    live.add_argument("--out", help="write the annotated video here (.mp4, or .avi)")
+    live.add_argument("--csv", help="write the per-frame predictions here (time, face box, probabilities)")
+    live.add_argument("--model", help="a Keras model file (.keras) taking square face crops (default: the course model)")
+    live.add_argument("--every", type=int, default=3, metavar="K", help="detect faces every K frames (default 3)")
+    live.add_argument("--smoothing", type=float, default=0.3, metavar="SECONDS",
+                      help="time constant of the probabilities' moving average (default 0.3; 0: none)")
+    live.add_argument("--margin", type=float, default=None, help="crop margin around the face box (default: the pipeline's)")
+    live.add_argument("--seconds", type=float, help="camera: stop after this many seconds")
+    live.add_argument("--no-window", action="store_true", help="camera: show no window (record with --out)")
+    live.set_defaults(func=_live)
     return parser
 
 

@@ -1,0 +1,513 @@
+"""The live pipeline, its emoji, the test video with ground truth, and `fercourse live`."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+from fercourse import cli, emoji, live, testvideo
+from fercourse.labels import EMOTIONS, EMOTIONS_WITH_CONTEMPT
+
+
+def tiny_model(size=48, classes=7, channels=1):
+    """An untrained network small enough to build in a moment; its outputs still depend on the face."""
+    inputs = keras.Input((size, size, channels))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x), name="tiny")
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return tiny_model()
+
+
+@pytest.fixture(scope="module")
+def video():
+    """Two seconds at 10 frames/s, 320x240: the second face walks in and out."""
+    return testvideo.make_test_video(seconds=2.0, fps=10, size=(320, 240), hold=0.5, transition=0.1)
+
+
+@pytest.fixture(scope="module")
+def video_file(video, tmp_path_factory):
+    path, codec = video.write(tmp_path_factory.mktemp("video") / "scene.mp4")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+def count_frames(path):
+    capture = cv2.VideoCapture(str(path))
+    n = 0
+    while capture.grab():
+        n += 1
+    capture.release()
+    return n
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# --------------------------------------------------------------------------- emoji
+
+@pytest.mark.parametrize("name", list(EMOTIONS_WITH_CONTEMPT) + ["unknown"])
+def test_every_emoji_draws_inside_its_disc(name):
+    image = np.zeros((80, 80, 3), np.uint8)
+    emoji.draw_emoji(image, (40, 40), 30, name)
+    yy, xx = np.mgrid[:80, :80]
+    outside = np.hypot(xx - 40, yy - 40) > 33  # the outline (2 px) and its anti-aliasing straddle the radius
+    assert image[outside].max() == 0, "drawing left the emoji's disc"
+    assert (image[~outside].sum(axis=1) > 0).mean() > 0.95, "the disc is not filled"
+
+
+def test_emoji_differ_between_expressions():
+    pictures = {name: emoji.emoji_image(name, 48) for name in EMOTIONS_WITH_CONTEMPT}
+    names = list(pictures)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            diff = np.abs(pictures[a].astype(int) - pictures[b].astype(int)).sum(axis=2)
+            assert (diff > 60).mean() > 0.02, f"the {a} and {b} emoji look alike"
+
+
+def test_emoji_rejects_bad_input():
+    with pytest.raises(ValueError, match="RGB"):
+        emoji.draw_emoji(np.zeros((20, 20), np.uint8), (10, 10), 5, "happy")
+    with pytest.raises(ValueError, match="radius"):
+        emoji.draw_emoji(np.zeros((20, 20, 3), np.uint8), (10, 10), 0, "happy")
+    with pytest.raises(ValueError, match="size"):
+        emoji.emoji_image("happy", 4)
+
+
+def test_probability_bars_are_as_long_as_the_probabilities():
+    image = np.zeros((60, 200, 3), np.uint8)
+    probs = np.array([0.0, 0.0, 0.0, 0.8, 0.2, 0.0, 0.0])
+    emoji.draw_probability_bars(image, (0, 0), probs, EMOTIONS, width=120, row=8)
+    happy = np.all(image == emoji.EMOTION_COLORS["happy"], axis=2)[3 * 8:4 * 8].sum(axis=1).max()
+    sad = np.all(image == emoji.EMOTION_COLORS["sad"], axis=2)[4 * 8:5 * 8].sum(axis=1).max()
+    assert sad > 0 and happy / sad == pytest.approx(4.0, rel=0.15)
+    assert not np.all(image == emoji.EMOTION_COLORS["angry"], axis=2).any()
+    with pytest.raises(ValueError, match="7 class names"):
+        emoji.draw_probability_bars(image, (0, 0), probs[:5], EMOTIONS)
+
+
+def test_probability_bars_stay_inside_a_small_image():
+    image = np.full((30, 40, 3), 255, np.uint8)
+    emoji.draw_probability_bars(image, (35, 25), np.full(7, 1 / 7), EMOTIONS, width=72, row=8)
+    assert image.shape == (30, 40, 3) and (image < 255).any()
+
+
+# --------------------------------------------------------------------------- smoothing
+
+def test_ema_reaches_63_percent_after_one_time_constant():
+    assert live.ema(np.zeros(2), np.ones(2), dt=0.5, tau=0.5) == pytest.approx(1 - math.exp(-1))
+    assert np.array_equal(live.ema(None, [0.2, 0.8], 0.1, 0.5), [0.2, 0.8])
+    assert np.array_equal(live.ema(np.zeros(2), [0.2, 0.8], 0.1, 0.0), [0.2, 0.8])
+
+
+def test_smoothing_does_not_depend_on_the_frame_rate():
+    def after_one_second(fps):
+        times = np.arange(int(fps) + 1) / fps
+        step = np.tile([[1.0, 0.0]], (len(times), 1))
+        step[0] = [0.0, 1.0]
+        return live.smooth_sequence(step, times, tau=0.4)[-1]
+
+    assert after_one_second(10) == pytest.approx(after_one_second(30))
+    with pytest.raises(ValueError, match="one time per row"):
+        live.smooth_sequence(np.zeros((3, 2)), np.zeros(2), 0.3)
+
+
+# --------------------------------------------------------------------------- the model's fit
+
+def test_model_input_reads_the_crop_size(model):
+    assert live.model_input(model) == (48, 1)
+    assert live.model_input(tiny_model(32, channels=3)) == (32, 3)
+    inputs = keras.Input((36, 36))
+    flat = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inputs)))
+    assert live.model_input(flat) == (36, 0)
+    assert live.LivePipeline(flat, draw=False).process(np.zeros((120, 160), np.uint8)).faces == []
+
+
+@pytest.mark.parametrize("shape", [(48, 40, 1), (48, 48, 2), (2304,)])
+def test_models_that_take_no_square_crop_are_refused(shape):
+    inputs = keras.Input(shape)
+    flat = keras.layers.Flatten()(inputs) if len(shape) > 1 else inputs
+    odd = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(flat))
+    with pytest.raises(ValueError, match="square face crops"):
+        live.LivePipeline(odd)
+
+
+def test_class_names_must_fit_the_model(model):
+    with pytest.raises(ValueError, match="6 class names for a model with 7 outputs"):
+        live.LivePipeline(model, class_names=EMOTIONS[:6])
+    with pytest.raises(ValueError, match="pass class_names"):
+        live.LivePipeline(tiny_model(classes=3))
+    assert live.LivePipeline(tiny_model(classes=3), class_names=("a", "b", "c")).class_names == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("kwargs", [dict(detect_every=0), dict(smoothing=-1), dict(margin=-0.1),
+                                    dict(box_smoothing=1.0), dict(fps=0)])
+def test_bad_settings_are_refused(model, kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        live.LivePipeline(model, **kwargs)
+
+
+# --------------------------------------------------------------------------- the test video
+
+def test_test_video_has_ground_truth_for_both_faces(video):
+    truth = video.truth
+    assert len(video) == 20 and video.seconds == pytest.approx(2.0)
+    first, second = truth[truth.face_id == 0], truth[truth.face_id == 1]
+    assert len(first) == 20, "the first face is in every frame"
+    assert 0 < second.frame.min() and second.frame.max() < 19, "the second face enters and leaves"
+    assert first.emotion.nunique() >= 3, "the first face changes expression"
+    assert first.transition.any() and (~first.transition).any()
+    assert truth.inside.between(0, 1).all() and (truth.inside < 1).any()
+
+
+def test_test_video_frames_are_reproducible_and_show_the_faces(video):
+    frame = video.frame(5)
+    assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
+    assert np.array_equal(frame, video.frame(5))
+    row = video.truth[(video.truth.frame == 5) & (video.truth.face_id == 0)].iloc[0]
+    inside = frame[row.y:row.y + row.h, row.x:row.x + row.w].astype(float)
+    assert np.abs(inside - video.background[row.y:row.y + row.h, row.x:row.x + row.w]).mean() > 20
+    with pytest.raises(IndexError):
+        video.frame(20)
+
+
+def test_test_video_is_checked():
+    with pytest.raises(ValueError, match="1 or 2"):
+        testvideo.make_test_video(faces=3)
+    with pytest.raises(ValueError, match="unknown emotion"):
+        testvideo.make_test_video(emotions=("happy", "bored"))
+    with pytest.raises(ValueError, match="at least 160x120"):
+        testvideo.make_test_video(size=(100, 80))
+
+
+def test_written_video_is_readable_with_every_frame(video, video_file):
+    assert video_file.suffix == ".mp4"
+    assert count_frames(video_file) == len(video)
+    assert leftovers(video_file.parent) == []
+
+
+def test_video_writer_falls_back_to_motion_jpeg(tmp_path):
+    with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48), codecs=("QQQQ",)) as sink:
+        for _ in range(3):
+            sink.write(np.zeros((48, 64, 3), np.uint8))
+    assert sink.path == tmp_path / "clip.avi" and sink.codec == "MJPG"
+    assert count_frames(sink.path) == 3 and not (tmp_path / "clip.mp4").exists()
+
+
+def test_video_writer_leaves_nothing_on_error(tmp_path):
+    with pytest.raises(RuntimeError):
+        with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48)) as sink:
+            sink.write(np.zeros((48, 64, 3), np.uint8))
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="no frames"):
+        with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48)):
+            pass
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="64x48|48x64"):
+        with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48)) as sink:
+            sink.write(np.zeros((10, 10, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["clip.txt", "clip"])
+def test_video_writer_refuses_unknown_types(tmp_path, name):
+    with pytest.raises(ValueError, match="unknown type"):
+        with testvideo.video_writer(tmp_path / name, 10, (64, 48)):
+            pass
+
+
+def test_match_boxes_pairs_by_overlap():
+    a = [[0, 0, 10, 10], [100, 100, 10, 10]]
+    b = [[101, 99, 10, 10], [50, 50, 5, 5], [1, 1, 10, 10]]
+    assert sorted(testvideo.match_boxes(a, b, 0.3)) == [(0, 2), (1, 0)]
+    assert testvideo.match_boxes(a, [], 0.3) == []
+
+
+# --------------------------------------------------------------------------- scoring
+
+def perfect_results(video, wrong_face=None, drop_face=None):
+    """FrameResults that say exactly what the script says (one face made wrong or missing)."""
+    results = []
+    for i in range(len(video)):
+        records = []
+        for row in video.truth[video.truth.frame == i].itertuples():
+            if row.face_id == drop_face:
+                continue
+            label = EMOTIONS.index(row.emotion)
+            if row.face_id == wrong_face:
+                label = (label + 1) % len(EMOTIONS)
+            probs = np.eye(len(EMOTIONS))[label]
+            records.append(live.FaceRecord(row.face_id, (row.x, row.y, row.w, row.h), probs, probs,
+                                           EMOTIONS[label], True))
+        results.append(live.FrameResult(i, i / video.fps, records, {}, True))
+    return results
+
+
+def test_a_perfect_run_scores_perfectly(video):
+    score = testvideo.score_run(perfect_results(video), video, EMOTIONS)
+    assert score["recall"] == 1.0 and score["accuracy"] == 1.0 and score["accuracy_all"] == 1.0
+    assert score["id_switches"] == 0 and score["false_boxes"] == 0
+    assert score["flicker"] == pytest.approx(score["true_changes"]) and score["true_changes"] > 0
+
+
+def test_wrong_and_missing_faces_cost_accuracy(video):
+    wrong = testvideo.score_run(perfect_results(video, wrong_face=1), video, EMOTIONS)
+    missing = testvideo.score_run(perfect_results(video, drop_face=1), video, EMOTIONS)
+    share = (video.truth.face_id == 1).mean()
+    assert 0 < wrong["accuracy"] < 1 and wrong["recall"] == 1.0
+    assert missing["accuracy"] == 1.0 and missing["accuracy_all"] < 1 and missing["recall"] < 1
+    assert 1 - missing["accuracy_all"] == pytest.approx(share, abs=0.2)
+
+
+def test_disgust_counts_as_anger_for_six_classes(video):
+    from fercourse.labels import EMOTIONS_MERGED
+
+    assert testvideo._class_of("disgust", EMOTIONS_MERGED) == "angry"
+    with pytest.raises(ValueError, match="not among the model's classes"):
+        testvideo._class_of("fear", ("happy", "sad"))
+
+
+def test_flicker_counts_label_changes_per_second():
+    def result(i, labels):
+        recs = [live.FaceRecord(k, (0, 0, 1, 1), np.eye(3)[lab], np.eye(3)[lab], "", True) for k, lab in labels]
+        return live.FrameResult(i, i / 10, recs, {}, True)
+
+    # face 0 changes twice in 4 frames, face 1 never in 4 frames: 2 changes over 0.8 s
+    run = [result(0, [(0, 0), (1, 2)]), result(1, [(0, 1), (1, 2)]), result(2, [(0, 1), (1, 2)]),
+           result(3, [(0, 0), (1, 2)])]
+    assert testvideo.flicker(run, fps=10) == pytest.approx(2 / 0.8)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+def test_pipeline_finds_follows_and_times_the_faces(model, video):
+    pipeline = live.LivePipeline(model, detect_every=3, smoothing=0.3, fps=video.fps)
+    results = pipeline.run(video.frames(), keep_images=True)
+    assert len(results) == len(video)
+    score = testvideo.score_run(results, video, pipeline.class_names)
+    assert score["recall"] >= 0.8 and score["false_boxes"] <= 0.2 and score["id_switches"] <= 1
+    assert [r.detected for r in results] == [i % 3 == 0 for i in range(len(video))]
+    for r in results:
+        assert set(r.timings) == {*live.STAGES, "total"}
+        assert sum(r.timings[s] for s in live.STAGES) <= r.timings["total"] + 1e-6
+        assert (r.timings["detect"] > 0) == r.detected
+        assert r.image.shape == (240, 320, 3) and not np.array_equal(r.image, video.frame(r.index))
+        for face in r.faces:
+            assert face.probs.sum() == pytest.approx(1.0) and face.crop.shape == (48, 48)
+            assert face.label == EMOTIONS[int(np.argmax(face.probs))]
+    carried = [f for r in results for f in r.faces if not f.detected]
+    assert carried, "between detections the boxes should be carried"
+    table = live.latency_summary(results)
+    assert table.loc["share", "total"] == pytest.approx(1.0) and table.attrs["fps"] > 0
+
+
+def test_carried_boxes_follow_a_moving_face(model, video):
+    results = live.LivePipeline(model, detect_every=5, draw=False).run(video.frames(0, 10))
+    score = testvideo.score_run(results, video, EMOTIONS)
+    first = score["matches"][score["matches"].face_id == 0]
+    assert (first.track_id >= 0).all(), "the first face was lost between detections"
+
+
+def test_smoothing_steadies_the_labels(model, video):
+    def run(tau):
+        pipeline = live.LivePipeline(model, detect_every=2, smoothing=tau, draw=False)
+        return pipeline.run(video.frames())
+
+    raw, smooth = run(0.0), run(1.0)
+    assert [f.raw.tolist() for r in raw for f in r.faces] == [f.raw.tolist() for r in smooth for f in r.faces]
+
+    def variation(results):   # how much face 0's shown probabilities move from frame to frame
+        return np.abs(np.diff([f.probs for r in results for f in r.faces if f.face_id == 0], axis=0)).sum()
+
+    assert variation(smooth) < 0.5 * variation(raw)
+
+
+def test_grey_frames_and_bad_frames(model, video):
+    pipeline = live.LivePipeline(model, detect_every=1)
+    grey = cv2.cvtColor(video.frame(0), cv2.COLOR_RGB2GRAY)
+    result = pipeline.process(grey)
+    assert result.faces and result.image.shape == (240, 320, 3)
+    with pytest.raises(ValueError, match="frame 1"):
+        pipeline.process(np.zeros((10, 10, 3), np.float32))
+
+
+def test_three_channel_models_get_grey_faces(video):
+    pipeline = live.LivePipeline(tiny_model(40, channels=3), detect_every=1, draw=False)
+    result = pipeline.process(video.frame(0))
+    assert result.faces and result.faces[0].crop.shape == (40, 40)
+
+
+# --------------------------------------------------------------------------- video files
+
+def test_process_video_writes_video_and_csv(model, video, video_file, tmp_path):
+    pipeline = live.LivePipeline(model)
+    summary = live.process_video(pipeline, video_file, out=tmp_path / "out.mp4", csv_path=tmp_path / "p.csv",
+                                 progress=False)
+    assert summary.frames == len(video) and summary.codec == "mp4v"
+    assert count_frames(tmp_path / "out.mp4") == len(video)
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert rows and set(rows[0]) >= {"frame", "time", "face_id", "x", "y", "w", "h", "label", "p_happy"}
+    assert {int(r["frame"]) for r in rows} <= set(range(len(video)))
+    probs = np.array([[float(r[f"p_{c}"]) for c in EMOTIONS] for r in rows])
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    assert float(rows[-1]["time"]) == pytest.approx(int(rows[-1]["frame"]) / video.fps, abs=1e-3)
+    assert "frames/s" in str(summary) and leftovers(tmp_path) == []
+
+
+def test_process_video_leaves_nothing_half_written(model, video_file, tmp_path, monkeypatch):
+    pipeline = live.LivePipeline(model)
+    real = pipeline.process
+
+    def failing(frame, stamp=None):
+        if pipeline._index == 5:
+            raise RuntimeError("the machine went down")
+        return real(frame, stamp)
+
+    monkeypatch.setattr(pipeline, "process", failing)
+    with pytest.raises(RuntimeError):
+        live.process_video(pipeline, video_file, out=tmp_path / "out.mp4", csv_path=tmp_path / "p.csv",
+                           progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreadable_and_empty_videos_are_named(model, tmp_path):
+    pipeline = live.LivePipeline(model)
+    with pytest.raises(FileNotFoundError, match="missing.mp4"):
+        live.process_video(pipeline, tmp_path / "missing.mp4")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        live.process_video(pipeline, tmp_path / "empty.mp4")
+    (tmp_path / "text.mp4").write_text("not a video at all\n" * 50)
+    with pytest.raises(ValueError, match="text.mp4"):
+        live.process_video(pipeline, tmp_path / "text.mp4")
+    with pytest.raises(ValueError, match="folder"):
+        live.process_video(pipeline, tmp_path)
+
+
+def test_camera_loop_records_a_stream(model, video, tmp_path, monkeypatch):
+    class FakeCamera:
+        def __init__(self):
+            self.frames = [cv2.cvtColor(video.frame(i), cv2.COLOR_RGB2BGR) for i in range(6)]
+
+        def read(self):
+            return (True, self.frames.pop(0)) if self.frames else (False, None)
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_FPS: 10.0, cv2.CAP_PROP_FRAME_WIDTH: 320, cv2.CAP_PROP_FRAME_HEIGHT: 240}.get(prop, 0)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(live, "open_camera", lambda index: FakeCamera())
+    results = live.run_camera(live.LivePipeline(model), 0, out=tmp_path / "cam.mp4", show=False)
+    assert len(results) == 6 and count_frames(tmp_path / "cam.mp4") == 6
+    with pytest.raises(ValueError, match="unseen"):
+        live.run_camera(live.LivePipeline(model), 0, show=False)
+
+
+def test_missing_camera_is_a_clear_error():
+    with pytest.raises(ValueError, match="no camera at index 57"):
+        live.open_camera(57)
+
+
+def test_no_display_is_a_clear_error(monkeypatch):
+    import matplotlib
+
+    monkeypatch.setattr(live, "gui_available", lambda: False)
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
+    with pytest.raises(ValueError, match="no display"):
+        live._Window("test")
+
+
+# --------------------------------------------------------------------------- the command
+
+def test_cli_annotates_a_video(video, video_file, model_file, tmp_path, capsys):
+    out, table = tmp_path / "annotated.mp4", tmp_path / "predictions.csv"
+    assert cli.main(["live", str(video_file), "--out", str(out), "--csv", str(table), "--model", str(model_file),
+                     "--every", "2", "--smoothing", "0.5"]) == 0
+    assert count_frames(out) == len(video) and table.stat().st_size > 0
+    assert "frames/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "VIDEO file or --camera"),
+    (["{video}", "--camera", "0"], "VIDEO file or --camera"),
+    (["{tmp}/missing.mp4"], "does not exist"),
+    (["{tmp}/notes.mp4"], "not a video OpenCV can read"),
+    (["{video}", "--out", "{tmp}"], "is a folder"),
+    (["{video}", "--out", "{tmp}/notes.mp4/x.mp4"], "cannot write"),
+    (["{video}", "--out", "{tmp}/x.gif"], "must end in"),
+    (["{video}", "--model", "{tmp}/missing.keras"], "does not exist"),
+    (["{video}", "--model", "{tmp}/odd.keras"], "square face crops"),
+    (["--camera", "57"], "no camera at index 57"),
+])
+def test_cli_bad_input_is_a_clear_error(args, message, video_file, tmp_path, capsys):
+    (tmp_path / "notes.mp4").write_text("not a video\n" * 20)
+    inputs = keras.Input((48, 40, 1))
+    odd = keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(inputs)))
+    odd.save(tmp_path / "odd.keras")
+    argv = ["live"] + [a.format(video=video_file, tmp=tmp_path) for a in args]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "fercourse: error:" in err and message in err
+    assert not list(tmp_path.glob(".*")), "a failed run left a temporary file"
+
+
+# --------------------------------------------------------------------------- re-smoothing and calibration
+
+def test_resmooth_equals_running_with_that_constant(model, video):
+    raw = live.LivePipeline(model, detect_every=2, smoothing=0.0, draw=False).run(video.frames())
+    direct = live.LivePipeline(model, detect_every=2, smoothing=0.7, draw=False).run(video.frames())
+    again = live.resmooth(raw, 0.7, EMOTIONS)
+    for a, b in zip(direct, again):
+        assert [f.face_id for f in a.faces] == [f.face_id for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            assert np.allclose(fa.probs, fb.probs) and fa.label == fb.label
+    with pytest.raises(ValueError, match="tau"):
+        live.resmooth(raw, -1)
+
+
+def test_labelled_crops_pair_crops_with_the_script(model, video):
+    results = live.LivePipeline(model, detect_every=1, draw=False).run(video.frames())
+    crops, labels, ids = testvideo.labelled_crops(results, video, EMOTIONS)
+    assert crops.shape[1:] == (48, 48) and len(crops) == len(labels) == len(ids)
+    truth = video.truth[~video.truth.transition]
+    assert set(labels) <= {EMOTIONS.index(e) for e in truth.emotion} and set(ids) == {0, 1}
+    assert len(crops) <= len(truth)
+    with pytest.raises(ValueError, match="nothing to calibrate"):
+        testvideo.labelled_crops([live.FrameResult(i, 0.0, [], {}, True) for i in range(3)], video, EMOTIONS)
+
+
+def test_calibrate_retrains_only_the_last_layer(model, video):
+    results = live.LivePipeline(model, detect_every=1, draw=False).run(video.frames())
+    crops, labels, _ = testvideo.labelled_crops(results, video, EMOTIONS)
+    before = [w.copy() for w in model.get_weights()]
+    tuned = live.calibrate(model, crops, labels, epochs=15, learning_rate=0.05, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights())), "the model itself changed"
+    old, new = model.get_weights(), tuned.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(old[:-2], new[:-2])), "frozen layers moved"
+    assert not np.array_equal(old[-2], new[-2])
+    x = crops[..., None].astype("float32")
+    fit_before = (model.predict(x, verbose=0).argmax(1) == labels).mean()
+    fit_after = (tuned.predict(x, verbose=0).argmax(1) == labels).mean()
+    assert fit_after > fit_before
+    with pytest.raises(ValueError, match="crops"):
+        live.calibrate(model, crops[:3], labels[:2])
