@@ -4,7 +4,7 @@ Run: ``python benchmarks/bench_faces.py [--repeats 20]``.  Prints, for OpenCV's 
 ``detectMultiScale`` parameters and for ``fercourse.faces.TUNED_PARAMS`` (chapter 2's pick),
 with the Haar and the LBP cascade:
 
-* frames per second on a 640x480 frame (``faces.benchmark_frame()``), the median and best of
+* frames per second on a 640x480 frame (``detector_eval.benchmark_frame()``), the median and best of
   ``--repeats`` runs of ``detect_faces``, with the threads OpenCV uses, and the median CPU
   time per frame (all threads together);
 * recall on the 100 LFW faces of scikit-image's subset (enlarged to 100 pixels, framed);
@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 import skimage.data
 
-from fercourse import faces
+from fercourse import detector_eval, faces
+from fercourse.images import to_gray
 
 SCENES = ["coins", "gravel", "grass", "clock", "cell", "brick", "page", "coffee"]
 
@@ -37,7 +38,7 @@ def frames_per_second(frame, repeats, **params):
     CPU time (all of OpenCV's threads together) moves less than wall time when other work
     shares the machine, so it is the figure to compare between runs.
     """
-    gray = faces.to_gray(frame)
+    gray = to_gray(frame)
     faces.detect_faces(gray, **params)                      # warm-up: loads the cascade
     wall, cpu = [], []
     for _ in range(repeats):
@@ -53,9 +54,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per setting (default 20)")
     args = parser.parse_args(argv)
 
-    images, is_face, face_box = faces.detection_testset()
-    scenes = [faces.to_gray(np.asarray(getattr(skimage.data, name)()).astype(np.uint8)) for name in SCENES]
-    frame = faces.benchmark_frame()
+    images, is_face, face_box = detector_eval.detection_testset()
+    scenes = [to_gray(np.asarray(getattr(skimage.data, name)()).astype(np.uint8)) for name in SCENES]
+    frame = detector_eval.benchmark_frame()
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} thread(s), {os.cpu_count()} CPU core(s), "
           f"{platform.processor() or platform.machine()}; load average {os.getloadavg()[0]:.1f}")
     print(f"frame {frame.shape[1]}x{frame.shape[0]}; LFW: {is_face.sum()} faces, {(~is_face).sum()} non-faces "
@@ -67,7 +68,7 @@ def main(argv=None):
     for cascade in ("haar", "lbp"):
         for label, params in (("default", faces.DEFAULT_PARAMS), ("tuned", faces.TUNED_PARAMS)):
             boxes = [faces.detect_faces(im, cascade=cascade, **params) for im in images]
-            score = faces.score_boxes(boxes, is_face, face_box)
+            score = detector_eval.score_boxes(boxes, is_face, face_box)
             photo_fp = sum(len(faces.detect_faces(im, cascade=cascade, **params)) for im in scenes)
             fps_median, fps_best, cpu_ms = frames_per_second(frame, args.repeats, cascade=cascade, **params)
             print(f"{cascade:8s} {label:9s} {str(params):64s} {fps_median:7.1f} {fps_best:8.1f} {cpu_ms:7.1f} "

@@ -1,8 +1,7 @@
-"""Tests of fercourse.faces: detection, cropping, alignment, folders and videos."""
+"""Tests of fercourse.faces: detection, cropping and alignment (image I/O, folder and video jobs and
+detector measures have their own test files)."""
 
 from __future__ import annotations
-
-import re
 
 import cv2
 import numpy as np
@@ -84,14 +83,30 @@ def test_rgb_bgr_converted_rgba_gray_and_float_give_same_boxes(astronaut, tmp_pa
     as_uint16 = astronaut.astype(np.uint16) * 257
     assert np.array_equal(faces.detect_faces(as_uint16), reference)
     assert np.array_equal(faces.detect_faces(astronaut / 255.0), reference)
+    # Floats in 0..255 (the models' scale) are read as such, not clipped to a white picture.
+    assert np.array_equal(faces.detect_faces(astronaut.astype(np.float64)), reference)
+    assert np.array_equal(faces.detect_faces(astronaut.astype(np.float32)), reference)
 
 
-def test_channel_order_matters_for_gray(astronaut):
-    # Passing BGR as if it were RGB gives a different grey image: the convention is real.
-    rgb_gray = faces.to_gray(astronaut)
-    bgr_gray = faces.to_gray(astronaut[:, :, ::-1])
-    assert not np.array_equal(rgb_gray, bgr_gray)
-    assert np.array_equal(rgb_gray, cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY))
+def test_float_images_outside_both_ranges_are_refused(astronaut):
+    with pytest.raises(ValueError, match=r"image \(float64\) has values from -10 to 245; expected .* 0..1 .* 0..255"):
+        faces.detect_faces(astronaut.astype(np.float64) - 10)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        faces.detect_faces(np.full((50, 50), np.nan))
+
+
+def test_names_of_the_modules_beside_faces_are_importable_from_it():
+    from fercourse import detector_eval, face_jobs, images
+
+    for name in faces.__all__:
+        assert hasattr(faces, name), name
+    assert faces.load_image is images.load_image and faces.to_gray is images.to_gray
+    assert faces.crop_folder is face_jobs.crop_folder and faces.CropReport is face_jobs.CropReport
+    assert faces.score_boxes is detector_eval.score_boxes
+    from fercourse.faces import evaluate_detector, video_faces  # noqa: F401 -- `from` imports work too
+    assert "crop_folder" in dir(faces)
+    with pytest.raises(AttributeError, match="no attribute 'crop_everything'"):
+        faces.crop_everything
 
 
 def test_large_image_boxes_map_back(astronaut):
@@ -142,38 +157,6 @@ def test_lbp_cascade_finds_the_astronaut(astronaut):
     assert not cascade.empty()
     boxes = faces.detect_faces(astronaut, cascade="lbp")
     assert len(boxes) >= 1 and covers(boxes[0], FACE_REGION)
-
-
-# --------------------------------------------------------------------------- files
-
-def test_load_image_errors_name_the_file(tmp_path):
-    missing = tmp_path / "missing.png"
-    with pytest.raises(FileNotFoundError, match="missing.png"):
-        faces.load_image(missing)
-    text = tmp_path / "notes.jpg"
-    text.write_text("this is not a picture")
-    with pytest.raises(ValueError, match="notes.jpg"):
-        faces.load_image(text)
-    empty = tmp_path / "empty.png"
-    empty.write_bytes(b"")
-    with pytest.raises(ValueError, match="empty.png"):
-        faces.load_image(empty)
-    truncated = tmp_path / "truncated.png"
-    ok, data = cv2.imencode(".png", np.zeros((20, 20), np.uint8))
-    truncated.write_bytes(data.tobytes()[:30])
-    with pytest.raises(ValueError, match="truncated.png"):
-        faces.load_image(truncated)
-    with pytest.raises(IsADirectoryError, match=str(tmp_path.name)):
-        faces.load_image(tmp_path)
-
-
-def test_load_image_keeps_depth_and_alpha(tmp_path):
-    deep = (np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500)
-    cv2.imwrite(str(tmp_path / "deep.png"), deep)
-    assert np.array_equal(faces.load_image(tmp_path / "deep.png"), deep)
-    rgba = np.random.default_rng(0).integers(0, 256, size=(8, 9, 4), dtype=np.uint8)
-    cv2.imwrite(str(tmp_path / "rgba.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-    assert np.array_equal(faces.load_image(tmp_path / "rgba.png"), rgba)
 
 
 # --------------------------------------------------------------------------- crops and alignment
@@ -257,124 +240,6 @@ def test_crop_images_reports_sources(astronaut):
     assert crops.shape == (2, 48, 48) and list(source) == [1, 3]
     crops, source = faces.crop_images([blank])
     assert crops.shape == (0, 48, 48) and len(source) == 0
-
-
-# --------------------------------------------------------------------------- folders and videos
-
-def _photo_folder(root, astronaut):
-    (root / "happy").mkdir(parents=True)
-    (root / "other").mkdir()
-    cv2.imwrite(str(root / "happy" / "a.jpg"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
-    cv2.imwrite(str(root / "happy" / "b.png"), cv2.cvtColor(astronaut[:, ::-1], cv2.COLOR_RGB2GRAY))
-    cv2.imwrite(str(root / "other" / "blank.png"), np.full((120, 160), 90, np.uint8))
-    (root / "other" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    (root / "README.txt").write_text("not an image, and not named like one")
-
-
-def test_crop_folder_writes_crops_and_reports(tmp_path, astronaut):
-    src, dst = tmp_path / "src", tmp_path / "dst"
-    _photo_folder(src, astronaut)
-    report = faces.crop_folder(src, dst, size=48, margin=0.2, align=False, every_face=False, progress=False)
-    assert sorted(p.name for p in report.cropped) == ["a.jpg", "b.png"]
-    assert [p.name for p in report.no_face] == ["blank.png"]
-    assert [p.name for p in report.unreadable] == ["broken.jpg"]
-    written = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file())
-    assert written == ["happy/a.png", "happy/b.png"]          # folders mirrored, no temp files left
-    crop = faces.load_image(dst / "happy" / "a.png")
-    assert crop.shape == (48, 48) and crop.dtype == np.uint8
-    text = str(report)
-    assert "2 face crop(s) from 2 of 4 image(s)" in text and "blank.png" in text and "broken.jpg" in text
-
-
-def test_crop_folder_as_the_command_line_calls_it(tmp_path, astronaut):
-    src, dst = tmp_path / "src", tmp_path / "out" / "crops"
-    _photo_folder(src, astronaut)
-    report = faces.crop_folder(str(src), str(dst), size=32, margin=0.1, align=True, every_face=True, progress=True)
-    assert isinstance(report, faces.CropReport)
-    assert report.n_crops >= 2
-    for files in report.cropped.values():
-        assert all(re.fullmatch(r"[ab]_\d+\.png", f.name) for f in files)
-        assert all(faces.load_image(f).shape == (32, 32) for f in files)
-    assert str(report).splitlines()[0].startswith(f"{report.n_crops} face crop(s)")
-
-
-def test_crop_folder_keeps_images_with_the_same_name_apart(tmp_path, astronaut):
-    src = tmp_path / "src"
-    src.mkdir()
-    cv2.imwrite(str(src / "a.jpg"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
-    cv2.imwrite(str(src / "a.png"), cv2.cvtColor(astronaut[:, ::-1], cv2.COLOR_RGB2BGR))
-    report = faces.crop_folder(src, tmp_path / "dst", progress=False)
-    assert report.n_crops == 2
-    assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["a.png", "a_png.png"]
-
-
-def test_crop_folder_bad_source(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        faces.crop_folder(tmp_path / "nowhere", tmp_path / "dst", progress=False)
-    file = tmp_path / "file.png"
-    file.write_bytes(b"x")
-    with pytest.raises(NotADirectoryError, match="file.png"):
-        faces.crop_folder(file, tmp_path / "dst", progress=False)
-
-
-def _write_video(path, astronaut, n_frames=6, fps=5.0, blank_at=(2,)):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 240))
-    assert writer.isOpened()
-    small = cv2.resize(astronaut, (240, 240), interpolation=cv2.INTER_AREA)
-    for k in range(n_frames):
-        frame = np.full((240, 320, 3), 60, np.uint8)
-        if k not in blank_at:
-            frame[:, 40:280] = small
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-
-
-def test_video_faces_yields_timestamps_and_crops(tmp_path, astronaut):
-    path = tmp_path / "clip.avi"
-    _write_video(path, astronaut)
-    results = list(faces.video_faces(path, size=48))
-    times = [t for t, _ in results]
-    assert np.allclose(times, [0.0, 0.2, 0.6, 0.8, 1.0])          # frame 2 is blank: no face
-    assert all(c.shape == (48, 48) and c.dtype == np.uint8 for _, c in results)
-    every_other = [t for t, _ in faces.video_faces(path, size=24, every=2)]
-    assert np.allclose(every_other, [0.0, 0.8])                    # frames 0, 2 (blank), 4
-
-
-def test_video_faces_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="none.avi"):
-        faces.video_faces(tmp_path / "none.avi")
-    bad = tmp_path / "bad.avi"
-    bad.write_text("not a video")
-    with pytest.raises(ValueError, match="bad.avi"):
-        faces.video_faces(bad)
-    with pytest.raises(ValueError, match="every"):
-        faces.video_faces(bad, every=0)
-
-
-# --------------------------------------------------------------------------- measuring
-
-def test_detection_testset_and_scores():
-    images, is_face, box = faces.detection_testset()
-    assert images.shape == (200, 160, 160) and images.dtype == np.uint8
-    assert is_face.sum() == 100 and is_face[:100].all()
-    # A box on the face scores a hit, one beside it does not, and any box on a non-face counts.
-    boxes = [np.array([box])] + [np.array([[0, 0, 30, 30]])] + [np.zeros((0, 4), int)] * 98 \
-        + [np.array([[5, 5, 40, 40]])] + [np.zeros((0, 4), int)] * 99
-    score = faces.score_boxes(boxes, is_face, box)
-    assert score["recall"] == pytest.approx(0.01)
-    assert score["false_positives"] == 1 and score["extra_boxes"] == 1
-    with pytest.raises(ValueError, match="boxes"):
-        faces.score_boxes(boxes[:-1], is_face, box)
-
-
-def test_score_boxes_with_a_face_box_per_image():
-    truth = np.array([[0, 0, 50, 50], [100, 100, 40, 40], [0, 0, 1, 1]])
-    found = [np.array([[2, 2, 48, 48]]), np.array([[0, 0, 50, 50]]), np.array([[9, 9, 9, 9]])]
-    score = faces.score_boxes(found, [True, True, False], truth)
-    assert list(score["found"]) == [True, False]
-    assert score["extra_boxes"] == 1 and score["false_positives"] == 1
-    with pytest.raises(ValueError, match="face_box"):
-        faces.score_boxes(found, [True, True, False], truth[:2])
 
 
 # --------------------------------------------------------------------------- chapter 2's exercise checks
