@@ -86,6 +86,52 @@ def test_vgg_bn_small_count():
     assert m.count_params() == expected
 
 
+def test_compact_count():
+    m = models.compact()
+    # The 48x48 face folded into 24x24x4, then stages of 32/64/128/256 at 24/12/6/3 pixels.
+    expected = (conv(3, 4, 32, False) + bn(32) + conv(3, 32, 64, False) + bn(64)
+                + conv(3, 64, 128, False) + bn(128) + conv(3, 128, 128, False) + bn(128)
+                + conv(3, 128, 256, False) + bn(256) + conv(3, 256, 256, False) + bn(256) + dense(256, 7))
+    assert m.count_params() == expected
+    assert [layer.name for layer in m.layers][:4] == ["image", "rescale", "stem_split", "stem_permute"]
+
+
+def test_hybrid_count():
+    m = models.cnn_hog_hybrid()
+    expected = (conv(3, 1, 32, False) + bn(32) + conv(3, 32, 64, False) + bn(64) + conv(3, 64, 128, False)
+                + bn(128) + dense(6 * 6 * 128 + 900, 256) + dense(256, 7))
+    assert m.count_params() == expected
+
+
+def _every_model():
+    yield from ((name, models.get(name, compile=False)) for name in sorted(models.MODELS))
+    yield "cnn_hog_hybrid", models.cnn_hog_hybrid(compile=False)
+
+
+def test_every_batch_norm_keeps_up_with_short_runs():
+    # One momentum for every model, the hybrid included: Keras's 0.99 lags behind a short run.
+    from fercourse.models.blocks import BN_MOMENTUM
+
+    assert BN_MOMENTUM == 0.9
+    for name, m in _every_model():
+        momenta = {layer.momentum for layer in m.layers if isinstance(layer, keras.layers.BatchNormalization)}
+        assert momenta <= {BN_MOMENTUM}, (name, momenta)
+
+
+def test_every_model_takes_0_to_255_pixels_the_same_way():
+    for name, m in _every_model():
+        image = m.get_layer("image")
+        assert m.get_layer("rescale").scale == pytest.approx(1 / 255), name
+        assert m.get_layer("probs").activation.__name__ == "softmax", name
+        assert image.output.shape[1:] == (48, 48, 1), name
+
+
+def test_compiled_models_share_loss_and_metric():
+    for m in (models.compact(), models.cnn_hog_hybrid(filters=(4,), dense_units=4)):
+        config = m.get_compile_config()
+        assert (config["loss"], config["metrics"]) == ("sparse_categorical_crossentropy", ["accuracy"]), m.name
+
+
 @pytest.mark.parametrize("name", sorted(models.MODELS))
 def test_every_model_predicts_probabilities(name):
     m = models.get(name, compile=False)

@@ -2,7 +2,13 @@
 
 Every builder is called the same way, ``f(input_shape=(48, 48, 1), num_classes=7, ...)``; the
 models take pixel values 0..255 and scale them inside.  :func:`get` builds one by name, which
-is what the command line and :func:`fercourse.train.train_named` use.
+is what the command line and :func:`fercourse.recipes.train_named` use.
+
+- :mod:`~fercourse.models.blocks`: the pieces every model is built from (argument checks, the
+  rescaling input, convolution stages, the softmax head, compiling, the batch-norm momentum);
+- :mod:`~fercourse.models.cnns`: the works' networks and the course's own (:data:`MODELS`);
+- :mod:`~fercourse.models.hybrid`: Alizadeh & Fazel's CNN+HOG hybrid (two inputs);
+- :mod:`~fercourse.models.multitask`: FaceBehaviorNet (three heads), imported on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from .cnns import (
     vgg_bn,
 )
 from .hybrid import cnn_hog_hybrid
+from .multitask import FaceBehaviorNet, face_behavior_net, trunk_of
 
 MODELS = {
     "alizadeh_fazel_shallow": alizadeh_fazel_shallow,
@@ -44,4 +51,5 @@ def get(name, **kwargs):
     return get_builder(name)(**kwargs)
 
 
-__all__ = ["MODELS", "get", "get_builder", "cnn_hog_hybrid", *MODELS]
+__all__ = ["MODELS", "get", "get_builder", "cnn_hog_hybrid", "FaceBehaviorNet", "face_behavior_net", "trunk_of",
+           *MODELS]

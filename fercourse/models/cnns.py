@@ -14,7 +14,9 @@ and returns a :class:`keras.Model` that
   work names one, sparse categorical cross-entropy and accuracy.  ``compile=False`` returns it
   uncompiled, for a caller who compiles it its own way.
 
-Only the Keras 3 API is used, so the models run on the TensorFlow, JAX and PyTorch backends.
+The shared pieces (input and rescaling, convolution stages, head, compile, the batch-norm
+momentum) are :mod:`fercourse.models.blocks`.  Only the Keras 3 API is used, so the models run on
+the TensorFlow, JAX and PyTorch backends.
 """
 
 from __future__ import annotations
@@ -22,68 +24,17 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+# Imported by name, not as a module: compact's argument ``blocks`` would hide the module.
+from .blocks import (BN_MOMENTUM, DEFAULT_INPUT_SHAPE, check_shape, conv_bn_relu, conv_stage, finish,
+                     image_input, l2_regularizer, scaled, softmax_head)
+
 __all__ = [
     "alizadeh_fazel_shallow", "alizadeh_fazel_deep", "mememoji", "breuer_kimmel",
     "vgg_bn", "compact",
 ]
 
-DEFAULT_INPUT_SHAPE = (48, 48, 1)
-
-BN_MOMENTUM = 0.9
-"""Momentum of every batch-norm layer's running statistics.  Keras's default, 0.99, averages
-over about 100 steps, so after a short run the statistics used at test time still describe
-the weights of many steps ago and a network that trains well predicts one class on the test
-set; 0.9 (PyTorch's default) keeps up, and changes nothing for long runs."""
-
-
-# --------------------------------------------------------------------------- helpers
-def _check_shape(input_shape, num_classes, min_side, name):
-    """Validate the common arguments; ``min_side`` is the smallest image the pooling allows."""
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: input_shape must be a tuple (height, width, channels); got {input_shape!r}") from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
-            f"{name}: input_shape must be (height, width, channels), e.g. (48, 48, 1); got {input_shape!r}"
-        )
-    if min(shape[:2]) < min_side:
-        raise ValueError(
-            f"{name}: images of {shape[0]}x{shape[1]} are too small for its pooling; "
-            f"it needs at least {min_side}x{min_side}"
-        )
-    if int(num_classes) != num_classes or num_classes < 2:
-        raise ValueError(f"{name}: num_classes must be an integer >= 2; got {num_classes!r}")
-    return shape
-
-
-def _inputs(shape):
-    inputs = keras.Input(shape=shape, name="image")
-    # Pixels arrive as 0..255 (uint8 in FaceData); scaling here means every caller,
-    # notebook or camera loop, feeds the same thing.
-    return inputs, layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-
-
-def _head(x, num_classes):
-    return layers.Dense(num_classes, activation="softmax", name="probs")(x)
-
-
-def _finish(inputs, outputs, name, optimizer, compile):
-    model = keras.Model(inputs, outputs, name=name)
-    if compile:
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def _scaled(n, width):
-    """``n`` filters or units at ``width`` times the published size (at least 1)."""
-    if width <= 0:
-        raise ValueError(f"width must be positive (1.0 is the published size); got {width!r}")
-    return max(1, int(round(n * width)))
-
-
-def _l2(value):
-    return keras.regularizers.L2(value) if value else None
+# models/multitask.py checks its arguments under this name.
+_check_shape = check_shape
 
 
 # --------------------------------------------------------------------------- the works
@@ -106,25 +57,19 @@ def alizadeh_fazel_shallow(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, dr
     uses less to fit a laptop's CPU).  Most of its 19 M parameters sit in the FC layer
     (24*24*64 inputs x 512 units).
     """
-    shape = _check_shape(input_shape, num_classes, 2, "alizadeh_fazel_shallow")
+    shape = check_shape(input_shape, num_classes, 2, "alizadeh_fazel_shallow")
     conv_drop, fc_drop = dropout
-    inputs, x = _inputs(shape)
+    inputs, x = image_input(shape)
     for i, (filters, pool) in enumerate([(32, False), (64, True)], start=1):
-        x = layers.Conv2D(_scaled(filters, width), 3, padding="same", use_bias=not batch_norm,
-                          kernel_regularizer=_l2(l2), name=f"conv{i}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i}")(x)
-        x = layers.ReLU(name=f"relu{i}")(x)
-        if pool:
-            x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-        if conv_drop:
-            x = layers.Dropout(conv_drop, name=f"drop{i}")(x)
+        x = conv_stage(x, scaled(filters, width), 3, i, batch_norm=batch_norm, l2_weight=l2,
+                              pool=pool, dropout=conv_drop)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(_scaled(512, width), activation="relu", kernel_regularizer=_l2(l2), name="fc1")(x)
+    x = layers.Dense(scaled(512, width), activation="relu", kernel_regularizer=l2_regularizer(l2),
+                     name="fc1")(x)
     if fc_drop:
         x = layers.Dropout(fc_drop, name="drop_fc1")(x)
-    return _finish(inputs, _head(x, num_classes), "alizadeh_fazel_shallow",
-                   keras.optimizers.Adam(learning_rate), compile)
+    return finish(inputs, softmax_head(x, num_classes), "alizadeh_fazel_shallow",
+                         keras.optimizers.Adam(learning_rate), compile)
 
 
 def alizadeh_fazel_deep(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, dropout=(0.25, 0.5),
@@ -145,28 +90,23 @@ def alizadeh_fazel_deep(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, dropo
 
     ``dropout``, ``batch_norm``, ``l2`` and ``width`` as in :func:`alizadeh_fazel_shallow`.
     """
-    shape = _check_shape(input_shape, num_classes, 16, "alizadeh_fazel_deep")
+    shape = check_shape(input_shape, num_classes, 16, "alizadeh_fazel_deep")
     conv_drop, fc_drop = dropout
-    inputs, x = _inputs(shape)
+    inputs, x = image_input(shape)
     for i, (filters, size) in enumerate([(64, 3), (128, 5), (512, 3), (512, 3)], start=1):
-        x = layers.Conv2D(_scaled(filters, width), size, padding="same", use_bias=not batch_norm,
-                          kernel_regularizer=_l2(l2), name=f"conv{i}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i}")(x)
-        x = layers.ReLU(name=f"relu{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-        if conv_drop:
-            x = layers.Dropout(conv_drop, name=f"drop{i}")(x)
+        x = conv_stage(x, scaled(filters, width), size, i, batch_norm=batch_norm, l2_weight=l2,
+                              dropout=conv_drop)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate([256, 512], start=1):
-        x = layers.Dense(_scaled(units, width), use_bias=not batch_norm, kernel_regularizer=_l2(l2), name=f"fc{i}")(x)
+        x = layers.Dense(scaled(units, width), use_bias=not batch_norm, kernel_regularizer=l2_regularizer(l2),
+                         name=f"fc{i}")(x)
         if batch_norm:
             x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn_fc{i}")(x)
         x = layers.ReLU(name=f"relu_fc{i}")(x)
         if fc_drop:
             x = layers.Dropout(fc_drop, name=f"drop_fc{i}")(x)
-    return _finish(inputs, _head(x, num_classes), "alizadeh_fazel_deep",
-                   keras.optimizers.Adam(learning_rate), compile)
+    return finish(inputs, softmax_head(x, num_classes), "alizadeh_fazel_deep",
+                         keras.optimizers.Adam(learning_rate), compile)
 
 
 def mememoji(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, dropout=0.5, width=1.0, compile=True):
@@ -181,19 +121,20 @@ def mememoji(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, dropout=0.5, wid
     Its dropout rate is a parameter of the original script; 0.5 is that script's default.
     ``width`` scales filters and units (1.0: as published).
     """
-    shape = _check_shape(input_shape, num_classes, 8, "mememoji")
-    inputs, x = _inputs(shape)
+    shape = check_shape(input_shape, num_classes, 8, "mememoji")
+    inputs, x = image_input(shape)
     for stage, filters in enumerate([32, 64, 128], start=1):
         for j in range(1, 4):
-            x = layers.Conv2D(_scaled(filters, width), 3, padding="same", activation="relu",
+            x = layers.Conv2D(scaled(filters, width), 3, padding="same", activation="relu",
                               name=f"conv{stage}_{j}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
     x = layers.Flatten(name="flatten")(x)
     for i in (1, 2):
-        x = layers.Dense(_scaled(64, width), activation="relu", name=f"fc{i}")(x)
+        x = layers.Dense(scaled(64, width), activation="relu", name=f"fc{i}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"drop_fc{i}")(x)
-    return _finish(inputs, _head(x, num_classes), "mememoji", keras.optimizers.Adam(1e-3), compile)
+    return finish(inputs, softmax_head(x, num_classes), "mememoji",
+                         keras.optimizers.Adam(1e-3), compile)
 
 
 def breuer_kimmel(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, width=1.0, compile=True):
@@ -207,31 +148,22 @@ def breuer_kimmel(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, width=1.0, 
     We chose ``same`` padding (not stated), which takes 48x48 to 6x6 after three pools.
     ``width`` scales filters and units (1.0: as published).
     """
-    shape = _check_shape(input_shape, num_classes, 8, "breuer_kimmel")
-    inputs, x = _inputs(shape)
+    shape = check_shape(input_shape, num_classes, 8, "breuer_kimmel")
+    inputs, x = image_input(shape)
     for i, filters in enumerate([64, 128, 256], start=1):
-        x = layers.Conv2D(_scaled(filters, width), 5, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.Conv2D(scaled(filters, width), 5, padding="same", activation="relu",
+                          name=f"conv{i}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = layers.Dropout(0.25, name=f"drop{i}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(_scaled(512, width), activation="relu", name="fc1")(x)
+    x = layers.Dense(scaled(512, width), activation="relu", name="fc1")(x)
     x = layers.Dropout(0.5, name="drop_fc1")(x)
     schedule = keras.optimizers.schedules.InverseTimeDecay(1e-3, decay_steps=1, decay_rate=1e-5)
-    return _finish(inputs, _head(x, num_classes), "breuer_kimmel", keras.optimizers.Adam(schedule), compile)
+    return finish(inputs, softmax_head(x, num_classes), "breuer_kimmel",
+                         keras.optimizers.Adam(schedule), compile)
 
 
 # --------------------------------------------------------------------------- the course's own
-def _conv_bn_relu(x, filters, name, *, l2=0.0, strides=1, separable=False):
-    if separable:
-        x = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False,
-                                   pointwise_regularizer=_l2(l2), name=name)(x)
-    else:
-        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False,
-                          kernel_regularizer=_l2(l2), name=name)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
-
-
 def vgg_bn(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, widths=(64, 128, 256, 512), convs_per_stage=2,
            dropout=0.4, l2=0.0, learning_rate=0.05, weight_decay=5e-4, compile=True):
     """The course's best network for the full profile: VGG-style with batch norm.
@@ -245,17 +177,17 @@ def vgg_bn(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, widths=(64, 128, 2
     and decoupled weight decay; :func:`fercourse.train.fit` puts a warm-up + cosine
     schedule on its learning rate.
     """
-    shape = _check_shape(input_shape, num_classes, 2 ** len(widths), "vgg_bn")
-    inputs, x = _inputs(shape)
+    shape = check_shape(input_shape, num_classes, 2 ** len(widths), "vgg_bn")
+    inputs, x = image_input(shape)
     for stage, filters in enumerate(widths, start=1):
         for j in range(1, convs_per_stage + 1):
-            x = _conv_bn_relu(x, filters, f"conv{stage}_{j}", l2=l2)
+            x = conv_bn_relu(x, filters, f"conv{stage}_{j}", l2_weight=l2)
         x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop")(x)
     optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay)
-    return _finish(inputs, _head(x, num_classes), "vgg_bn", optimizer, compile)
+    return finish(inputs, softmax_head(x, num_classes), "vgg_bn", optimizer, compile)
 
 
 def _space_to_depth(x, block, name):
@@ -288,28 +220,28 @@ def compact(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, widths=(32, 64, 1
     - global average pooling, dropout 0.2 and the softmax: about 1.1 M parameters, most of them
       in the 3x3 stage;
     - AdamW (learning rate 3e-3, weight decay 1e-4); :func:`fercourse.train.fit` adds linear warm-up
-      and cosine decay.  The quick recipe (:data:`fercourse.train.RECIPES`) trains 5 epochs with
+      and cosine decay.  The quick recipe (:data:`fercourse.recipes.RECIPES`) trains 5 epochs with
       flips only (``augment="flip"``): in so short a run the network still underfits, and shifts
       cost accuracy as well as time (measured on FER2013, 5 epochs each: 56.6 % PrivateTest with
       flips and shifts, 59.0 % with flips alone as ``fercourse train compact`` runs it).
 
     ``stem="stride2"`` uses a strided 3x3 convolution instead of the fold (for comparison).
     """
-    shape = _check_shape(input_shape, num_classes, 2 ** len(widths), "compact")
-    inputs, x = _inputs(shape)
+    shape = check_shape(input_shape, num_classes, 2 ** len(widths), "compact")
+    inputs, x = image_input(shape)
     if stem == "space_to_depth":
         x = _space_to_depth(x, 2, "stem")
     elif stem == "stride2":
-        x = _conv_bn_relu(x, widths[0], "stem", strides=2)
+        x = conv_bn_relu(x, widths[0], "stem", strides=2)
     else:
         raise ValueError(f"compact: stem must be 'space_to_depth' or 'stride2'; got {stem!r}")
     for stage, (filters, n) in enumerate(zip(widths, blocks)):
         if stage:
             x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
         for j in range(1, n + 1):
-            x = _conv_bn_relu(x, filters, f"conv{stage}_{j}")
+            x = conv_bn_relu(x, filters, f"conv{stage}_{j}")
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop")(x)
     optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
-    return _finish(inputs, _head(x, num_classes), "compact", optimizer, compile)
+    return finish(inputs, softmax_head(x, num_classes), "compact", optimizer, compile)

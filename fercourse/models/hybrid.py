@@ -6,9 +6,11 @@ layers; it did no better than the CNN on pixels alone.  :func:`cnn_hog_hybrid` r
 model, and with ``use_hog=False`` builds its twin without the HOG input - the same layers,
 the same head - so that the two differ in the HOG features and nothing else.
 
-Conventions as in :mod:`fercourse.models.cnns`: images come in as pixel values 0..255 and are
-rescaled inside the model; the output is a softmax over ``num_classes``; ``compile=True``
-compiles with Adam, sparse categorical cross-entropy and accuracy.  Keras 3 API only.
+Built from the same pieces as :mod:`fercourse.models.cnns` (:mod:`fercourse.models.blocks`):
+images come in as pixel values 0..255 and are rescaled inside the model; batch norm keeps up
+with short runs (:data:`~fercourse.models.blocks.BN_MOMENTUM`); the output is a softmax over
+``num_classes``; ``compile=True`` compiles with Adam, sparse categorical cross-entropy and
+accuracy.  Keras 3 API only.
 """
 
 from __future__ import annotations
@@ -16,32 +18,23 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from . import blocks
+from .blocks import DEFAULT_INPUT_SHAPE
+
 __all__ = ["cnn_hog_hybrid"]
 
-DEFAULT_INPUT_SHAPE = (48, 48, 1)
 DEFAULT_HOG_DIM = 900
 """HOG length of a 48x48 face with the course's defaults (``fercourse.features.hog_length()``)."""
 
 
 def _check_args(input_shape, hog_dim, num_classes, filters, use_hog):
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except TypeError:
-        raise ValueError(f"cnn_hog_hybrid: input_shape must be (height, width, channels); got {input_shape!r}") from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"cnn_hog_hybrid: input_shape must be (height, width, channels), e.g. (48, 48, 1); "
-                         f"got {input_shape!r}")
+    """The checks of :func:`fercourse.models.blocks.check_shape`, and the hybrid's own two."""
     if len(filters) < 1 or any(int(f) != f or f < 1 for f in filters):
         raise ValueError(f"cnn_hog_hybrid: filters must be one or more positive integers; got {filters!r}")
-    smallest = 2 ** len(filters)
-    if min(shape[:2]) < smallest:
-        raise ValueError(f"cnn_hog_hybrid: images of {shape[0]}x{shape[1]} are too small for "
-                         f"{len(filters)} 2x2 poolings; they need at least {smallest}x{smallest}")
+    shape = blocks.check_shape(input_shape, num_classes, 2 ** len(filters), "cnn_hog_hybrid")
     if use_hog and (hog_dim is None or int(hog_dim) != hog_dim or hog_dim < 1):
         raise ValueError(f"cnn_hog_hybrid: hog_dim must be the positive length of the HOG vectors "
                          f"(fercourse.features.hog_length()); got {hog_dim!r}")
-    if int(num_classes) != num_classes or num_classes < 2:
-        raise ValueError(f"cnn_hog_hybrid: num_classes must be an integer >= 2; got {num_classes!r}")
     return shape
 
 
@@ -64,7 +57,7 @@ def cnn_hog_hybrid(input_shape=DEFAULT_INPUT_SHAPE, hog_dim=DEFAULT_HOG_DIM, num
     filters : filters of each convolutional stage.
     dense_units : units of the fully connected layer after the join.
     dropout : ``(after each conv stage, after the fully connected layer)``.
-    batch_norm : batch norm after each convolution.
+    batch_norm : batch norm after each convolution (momentum :data:`~fercourse.models.blocks.BN_MOMENTUM`).
     use_hog : False builds the image-only twin (one input, identical layers otherwise).
     learning_rate : Adam's learning rate when compiling.
     compile : compile the model (Adam, sparse categorical cross-entropy, accuracy).
@@ -77,17 +70,9 @@ def cnn_hog_hybrid(input_shape=DEFAULT_INPUT_SHAPE, hog_dim=DEFAULT_HOG_DIM, num
     """
     shape = _check_args(input_shape, hog_dim, num_classes, tuple(filters), use_hog)
     conv_drop, fc_drop = dropout
-    image = keras.Input(shape=shape, name="image")
-    # Pixels arrive as 0..255 (uint8 in FaceData), as for every model of the course.
-    x = layers.Rescaling(1.0 / 255, name="rescale")(image)
+    image, x = blocks.image_input(shape)
     for i, f in enumerate(filters, start=1):
-        x = layers.Conv2D(int(f), 3, padding="same", use_bias=not batch_norm, name=f"conv{i}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.ReLU(name=f"relu{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-        if conv_drop:
-            x = layers.Dropout(conv_drop, name=f"drop{i}")(x)
+        x = blocks.conv_stage(x, int(f), 3, i, batch_norm=batch_norm, dropout=conv_drop)
     x = layers.Flatten(name="cnn_features")(x)
     if use_hog:
         hog = keras.Input(shape=(int(hog_dim),), name="hog")
@@ -98,9 +83,6 @@ def cnn_hog_hybrid(input_shape=DEFAULT_INPUT_SHAPE, hog_dim=DEFAULT_HOG_DIM, num
     x = layers.Dense(int(dense_units), activation="relu", name="fc1")(x)
     if fc_drop:
         x = layers.Dropout(fc_drop, name="drop_fc1")(x)
-    outputs = layers.Dense(int(num_classes), activation="softmax", name="probs")(x)
-    model = keras.Model(inputs, outputs, name="cnn_hog_hybrid" if use_hog else "cnn_pixels")
-    if compile:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return blocks.finish(inputs, blocks.softmax_head(x, num_classes),
+                         "cnn_hog_hybrid" if use_hog else "cnn_pixels", keras.optimizers.Adam(learning_rate),
+                         compile)
