@@ -26,6 +26,39 @@ def test_there_are_chapter_notebooks():
     assert NOTEBOOKS, "chapters/ holds no notebook"
 
 
+#: The longest line a chapter's code cell may hold: one definition for every chapter.  A code
+#: cell of the book shows this many characters a line at a laptop's width (1366 px; the font
+#: size in _static/code-wrap.css is chosen for it, and tests/test_browser.py checks it); longer
+#: lines would wrap there, as every long line does on a phone.
+CODE_LINE_LIMIT = 99
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path):
+    nb = json.loads(path.read_text())
+    long = [(c.get("id", i), n + 1, len(line)) for i, c in enumerate(nb["cells"])
+            if c["cell_type"] == "code"
+            for n, line in enumerate("".join(c["source"]).splitlines())
+            if len(line) > CODE_LINE_LIMIT]
+    assert not long, (f"{path.name}: code lines longer than {CODE_LINE_LIMIT} characters "
+                      f"(cell id, line, length): {long}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_glued_figure_the_prose_quotes_is_glued(path):
+    # A {glue:text} reference to a name the code never glues fails the book build; say so here
+    # without building it.  A name counts as glued when the code glues and spells the name as a
+    # string somewhere (glue("name", ...), or a loop over names).
+    nb = json.loads(path.read_text())
+    text = {kind: "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == kind)
+            for kind in ("markdown", "code")}
+    quoted = set(re.findall(r"\{glue(?::\w+)?\}`([\w-]+)", text["markdown"]))
+    strings = set(re.findall(r"""["']([\w-]+)["']""", text["code"]))
+    glued = strings if "glue(" in text["code"] else set()
+    assert quoted <= glued, \
+        f"{path.name} quotes figures its code never glues: {sorted(quoted - glued)}"
+
+
 def _toc_files():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
