@@ -2,12 +2,15 @@
 
 - :func:`accuracy`, :func:`top_k_accuracy` (mememoji's "second guess" is top-2);
 - :func:`per_class_accuracy`: the table Alizadeh & Fazel print (accuracy within each true class);
-- :func:`confusion` (counts, or normalised by true class, predicted class or all);
+- :func:`confusion` (counts, or normalised by true class, predicted class or all) and
+  :func:`normalize_confusion`, the one normalisation (the plots use it too);
 - :func:`macro_f1` and :func:`uar` (unweighted average recall, the mean of the per-class
   accuracies: what FER2013's imbalance -- 547 disgust faces -- makes worth reporting);
 - :func:`report`: all of them at once; :func:`predict_proba`: a model's class probabilities.
 
 Labels are integers ``0..k-1`` indexing the class names (:data:`fercourse.labels.EMOTIONS`).
+scikit-learn computes the scores; the functions here check the inputs first, so a mistake reads
+as the course's error (which argument, what was expected) rather than scikit-learn's.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "accuracy", "top_k_accuracy", "per_class_accuracy", "confusion", "macro_f1", "uar",
+    "accuracy", "top_k_accuracy", "per_class_accuracy", "confusion", "normalize_confusion", "macro_f1", "uar",
     "report", "predict_proba", "mirror_average", "evaluate_model",
 ]
 
@@ -54,50 +57,84 @@ def _probs(probs, n=None):
         raise ValueError(f"probs must be an (N, num_classes) array; got shape {probs.shape}")
     if n is not None and len(probs) != n:
         raise ValueError(f"y_true has {n} labels but probs has {len(probs)} rows")
+    bad = np.flatnonzero(~np.isfinite(probs).all(axis=1))
+    if len(bad):
+        raise ValueError(f"probs holds NaN or infinite values, e.g. in row(s) {bad[:5].tolist()}")
     return probs
 
 
 def accuracy(y_true, y_pred) -> float:
     """Fraction of predictions equal to the true label."""
+    from sklearn.metrics import accuracy_score
+
     y_true, y_pred, _ = _pair(y_true, y_pred)
-    return float(np.mean(y_true == y_pred))
+    return float(accuracy_score(y_true, y_pred))
 
 
 def top_k_accuracy(y_true, probs, k=2) -> float:
     """Fraction of faces whose true class is among the ``k`` most probable ones.
 
-    Ties are broken by class order (``np.argsort`` is stable on the negated scores).
+    ``k`` equal to the number of classes gives 1.0 (every class is among them).  Ties between
+    equal probabilities are broken as scikit-learn's ``top_k_accuracy_score`` breaks them.
     """
+    from sklearn.metrics import top_k_accuracy_score
+
     y_true = _labels(y_true)
     probs = _probs(probs, len(y_true))
-    y_true = _labels(y_true, "y_true", probs.shape[1])
-    if not 1 <= k <= probs.shape[1]:
-        raise ValueError(f"k must lie in 1..{probs.shape[1]} (the number of classes); got {k}")
-    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return float(np.mean(np.any(top == y_true[:, None], axis=1)))
+    num_classes = probs.shape[1]
+    y_true = _labels(y_true, "y_true", num_classes)
+    if not 1 <= k <= num_classes:
+        raise ValueError(f"k must lie in 1..{num_classes} (the number of classes); got {k}")
+    if len(y_true) == 0:
+        raise ValueError("no labels to score (empty arrays)")
+    # scikit-learn refuses k = number of classes as meaningless, and reads two columns as a
+    # binary problem wanting one score column; both cases are plain here.
+    if k == num_classes:
+        return 1.0
+    if num_classes == 2:
+        return accuracy(y_true, probs.argmax(axis=1))
+    return float(top_k_accuracy_score(y_true, probs, k=k, labels=np.arange(num_classes)))
 
 
 def confusion(y_true, y_pred, num_classes=None, normalize=None) -> np.ndarray:
     """Confusion matrix, rows = true class, columns = predicted class.
 
     ``normalize``: None (counts), ``"true"`` (each row sums to 1: per-class recall on the
-    diagonal), ``"pred"`` (each column sums to 1) or ``"all"``.  Rows or columns with no
-    faces stay 0 rather than becoming NaN.
+    diagonal), ``"pred"`` (each column sums to 1) or ``"all"`` -- see :func:`normalize_confusion`.
     """
     from sklearn.metrics import confusion_matrix
 
+    _check_normalize(normalize)
     y_true, y_pred, k = _pair(y_true, y_pred, num_classes)
     cm = confusion_matrix(y_true, y_pred, labels=np.arange(k))
+    return cm if normalize is None else normalize_confusion(cm, normalize)
+
+
+def normalize_confusion(cm, normalize="true") -> np.ndarray:
+    """A confusion matrix of counts as fractions: of each true class (``"true"``: rows sum to 1),
+    of each predicted class (``"pred"``: columns sum to 1) or of all faces (``"all"``).
+
+    ``normalize=None`` gives the counts back, as floats.  Rows or columns with no faces stay 0
+    rather than becoming NaN.  Written here rather than
+    taken from ``sklearn.metrics.confusion_matrix(normalize=...)``, which normalises only a
+    matrix it computes itself: the plots get counts, and normalise them with this same rule.
+    """
+    _check_normalize(normalize)
+    cm = np.asarray(cm, dtype=float)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"cm must be a square matrix; got shape {cm.shape}")
     if normalize is None:
         return cm
-    if normalize not in ("true", "pred", "all"):
-        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}")
-    cm = cm.astype(float)
     if normalize == "all":
-        return cm / cm.sum()
-    axis = 1 if normalize == "true" else 0
-    sums = cm.sum(axis=axis, keepdims=True)
+        total = cm.sum()
+        return cm / total if total > 0 else np.zeros_like(cm)
+    sums = cm.sum(axis=1 if normalize == "true" else 0, keepdims=True)
     return np.divide(cm, sums, out=np.zeros_like(cm), where=sums > 0)
+
+
+def _check_normalize(normalize):
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}")
 
 
 def per_class_accuracy(y_true, y_pred, class_names=None):
@@ -110,18 +147,22 @@ def per_class_accuracy(y_true, y_pred, class_names=None):
     k = len(class_names) if class_names is not None else None
     y_true, y_pred, k = _pair(y_true, y_pred, k)
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
-    n = np.bincount(y_true, minlength=k)
-    correct = np.bincount(y_true[y_true == y_pred], minlength=k)
+    cm = confusion(y_true, y_pred, k)
+    n, correct = cm.sum(axis=1), np.diag(cm)
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.where(n > 0, correct / np.maximum(n, 1), np.nan)
     return pd.DataFrame({"n": n, "correct": correct, "accuracy": acc}, index=pd.Index(names, name="class"))
 
 
 def uar(y_true, y_pred, num_classes=None) -> float:
-    """Unweighted average recall: the mean of per-class accuracies over classes present in ``y_true``."""
-    y_true, y_pred, k = _pair(y_true, y_pred, num_classes)
-    present = np.unique(y_true)
-    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in present]))
+    """Unweighted average recall (balanced accuracy): the mean of per-class accuracies over the
+    classes present in ``y_true``."""
+    from sklearn.metrics import recall_score
+
+    y_true, y_pred, _ = _pair(y_true, y_pred, num_classes)
+    # scikit-learn's balanced_accuracy_score gives the same figure but warns whenever a
+    # prediction names a class absent from y_true; recall over the present classes does not.
+    return float(recall_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0))
 
 
 def macro_f1(y_true, y_pred, num_classes=None) -> float:

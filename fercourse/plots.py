@@ -76,23 +76,18 @@ def plot_confusion(cm, class_names, normalize=True, ax=None, title=None, cmap="B
     """Heatmap of a confusion matrix (rows: true class, columns: predicted), with seaborn.
 
     ``cm`` holds counts (as :func:`fercourse.evaluate.confusion` returns).  ``normalize=True``
-    shows each row as fractions of its true class, so the diagonal reads as per-class accuracy
-    and rare classes (disgust) are as visible as common ones; ``normalize=False`` shows the
-    counts.  Returns the Figure.
+    shows each row as fractions of its true class (:func:`fercourse.evaluate.normalize_confusion`),
+    so the diagonal reads as per-class accuracy and rare classes (disgust) are as visible as
+    common ones; ``normalize=False`` shows the counts.  Returns the Figure.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    cm = np.asarray(cm, dtype=float)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"cm must be a square matrix; got shape {cm.shape}")
-    names = _class_list(class_names, cm.shape[0], "cm")
-    if normalize:
-        sums = cm.sum(axis=1, keepdims=True)
-        shown = np.divide(cm, sums, out=np.zeros_like(cm), where=sums > 0)
-        fmt, vmax = ".2f", 1.0
-    else:
-        shown, fmt, vmax = cm, ".0f", None
+    from .evaluate import normalize_confusion
+
+    shown = normalize_confusion(cm, "true" if normalize else None)
+    names = _class_list(class_names, shown.shape[0], "cm")
+    fmt, vmax = (".2f", 1.0) if normalize else (".0f", None)
     if ax is None:
         fig, ax = plt.subplots(figsize=(0.75 * len(names) + 2, 0.65 * len(names) + 1.2))
     else:

@@ -37,6 +37,21 @@ def test_confusion_with_an_empty_class_has_no_nans():
     assert not np.isnan(cm).any() and cm[2].sum() == 0
 
 
+def test_normalize_confusion_one_rule_for_every_caller():
+    cm = np.array([[2, 1, 0], [0, 1, 1], [0, 0, 0]])
+    np.testing.assert_allclose(evaluate.normalize_confusion(cm), [[2 / 3, 1 / 3, 0], [0, 0.5, 0.5], [0, 0, 0]])
+    np.testing.assert_allclose(evaluate.normalize_confusion(cm, "pred"), [[1, 0.5, 0], [0, 0.5, 1], [0, 0, 0]])
+    np.testing.assert_allclose(evaluate.normalize_confusion(cm, "all"), cm / 5)
+    assert evaluate.normalize_confusion(cm, None).dtype == float
+    np.testing.assert_array_equal(evaluate.normalize_confusion(np.zeros((2, 2)), "all"), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="square"):
+        evaluate.normalize_confusion(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="normalize must be None, 'true', 'pred' or 'all'; got 'rows'"):
+        evaluate.normalize_confusion(cm, "rows")
+    with pytest.raises(ValueError, match="normalize must be"):
+        evaluate.confusion(Y_TRUE, Y_PRED, 3, normalize="rows")
+
+
 def test_per_class_accuracy_table():
     table = evaluate.per_class_accuracy(Y_TRUE, Y_PRED, ["a", "b", "c"])
     assert list(table.index) == ["a", "b", "c"]
@@ -58,6 +73,24 @@ def test_top_k_accuracy():
     assert evaluate.top_k_accuracy(Y_TRUE, PROBS, 1) == pytest.approx(3 / 6)
     assert evaluate.top_k_accuracy(Y_TRUE, PROBS, 2) == pytest.approx(6 / 6)
     assert evaluate.top_k_accuracy(Y_TRUE, PROBS, 3) == 1.0
+
+
+def test_top_k_accuracy_agrees_with_counting_by_hand_for_any_number_of_classes():
+    rng = np.random.default_rng(0)
+    for n, c in [(1, 2), (9, 2), (10, 3), (50, 7)]:
+        probs = rng.dirichlet(np.ones(c), size=n)
+        y = rng.integers(0, c, n)
+        ranks = np.argsort(-probs, axis=1)
+        for k in range(1, c + 1):
+            by_hand = np.mean([y[i] in ranks[i, :k] for i in range(n)])
+            assert evaluate.top_k_accuracy(y, probs, k) == pytest.approx(by_hand), (n, c, k)
+
+
+def test_uar_counts_only_classes_present_and_does_not_warn(recwarn):
+    # Class 2 is predicted but never true: it has no recall to average.
+    assert evaluate.uar([0, 0, 1, 1], [0, 2, 1, 1]) == pytest.approx((0.5 + 1) / 2)
+    assert evaluate.uar([0, 0, 1, 1], [0, 2, 1, 1], num_classes=3) == pytest.approx(0.75)
+    assert not [w for w in recwarn if "y_pred contains classes" in str(w.message)]
 
 
 def test_report_collects_everything():
@@ -92,6 +125,10 @@ def test_bad_probabilities_are_explained():
         evaluate.report(Y_TRUE, PROBS, ["a", "b"])
     with pytest.raises(ValueError, match="out of range 0..2"):
         evaluate.report([0, 1, 2, 3, 0, 0], PROBS, ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"NaN or infinite values, e.g. in row\(s\) \[1\]"):
+        evaluate.top_k_accuracy([0, 1], [[0.5, 0.5, 0], [np.nan, 0.5, 0.5]], 2)
+    with pytest.raises(ValueError, match="no labels"):
+        evaluate.top_k_accuracy([], np.zeros((0, 3)), 2)
 
 
 def test_predict_proba_checks_shapes():
