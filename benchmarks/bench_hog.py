@@ -23,7 +23,7 @@ import numpy as np
 
 from fercourse import config, features
 from fercourse.datasets import load_course_data
-from fercourse.train import stratified_subset
+from fercourse.sampling import stratified_subset
 
 
 def images_per_second(x, repeat=2, **kwargs):
