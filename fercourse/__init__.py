@@ -7,7 +7,8 @@ The layers, data flowing one way::
      facs (action units, renderer)     config (profiles, data home, seed)
 
 Submodules are imported on first use, so ``import fercourse`` stays fast and pulls in
-neither Keras nor OpenCV until a chapter needs them.
+neither Keras nor OpenCV until a chapter needs them.  ``fercourse/README.md`` is the map: the
+layers, which module holds what, and where each chapter's code lives.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _SUBMODULES = (
     "config", "labels", "datasets", "facs", "render", "faces", "features",
     "models", "train", "evaluate", "plots", "exercises", "widgets", "cli",
     "emoji", "testvideo", "live",
+    "atomic", "images", "face_jobs", "detector_eval", "augment", "sampling", "batches", "recipes",
 )
 
 

@@ -22,6 +22,23 @@ def test_submodules_load_on_first_use():
         fercourse.nonsense
 
 
+def test_every_module_loads_on_first_use_and_is_on_the_map():
+    from pathlib import Path
+
+    root = Path(fercourse.__file__).parent
+    on_disk = {p.stem for p in root.glob("*.py") if p.stem != "__init__"}
+    on_disk |= {p.parent.name for p in root.glob("*/__init__.py")}
+    assert sorted(fercourse._SUBMODULES) == sorted(on_disk), "fercourse._SUBMODULES must list every module"
+    assert len(set(fercourse._SUBMODULES)) == len(fercourse._SUBMODULES)
+    assert set(on_disk) <= set(dir(fercourse))
+    # The architecture note names every module, nested ones included (``models.cnns``).
+    note = (root / "README.md").read_text()
+    nested = {f"{p.parent.name}.{p.stem}" for p in root.glob("*/*.py")
+              if p.stem != "__init__" and p.parent.name != "exercises"}
+    missing = sorted(m for m in on_disk | nested if f"`{m}`" not in note)
+    assert not missing, f"fercourse/README.md does not name {missing}"
+
+
 def test_show_source_prints_without_ipython(monkeypatch, capsys):
     import builtins
 
