@@ -18,6 +18,14 @@ on one core).  Identity, pose and lighting are small dataclasses with a
 ``random(rng)`` constructor.
 
 The AU table itself (names, regions, prototypes) lives in :mod:`fercourse.facs`.
+
+Why one module of about 800 lines, above the package's ~400: it holds one idea, a face model
+and its drawing, and most of its length is data -- the landmark template, the movement of each
+AU and identity shape, the polygons drawn.  The model and the drawing index the same private
+tables (landmark groups, derived points, polygons); split in two, every change to the face
+would touch both files, and a reader would hold both open to follow one face.  Its sections,
+in order: the landmark template; AU movements; identity shapes; depth and derived points;
+identity, pose and lighting; drawing; where each AU acts.
 """
 
 from __future__ import annotations
