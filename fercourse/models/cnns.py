@@ -222,8 +222,8 @@ def compact(input_shape=DEFAULT_INPUT_SHAPE, num_classes=7, *, widths=(32, 64, 1
     - AdamW (learning rate 3e-3, weight decay 1e-4); :func:`fercourse.train.fit` adds linear warm-up
       and cosine decay.  The quick recipe (:data:`fercourse.recipes.RECIPES`) trains 5 epochs with
       flips only (``augment="flip"``): in so short a run the network still underfits, and shifts
-      cost accuracy as well as time (measured on FER2013, 5 epochs each: 56.6 % PrivateTest with
-      flips and shifts, 59.0 % with flips alone as ``fercourse train compact`` runs it).
+      cost accuracy as well as time (the figures, measured on FER2013, are in the book's
+      *Reference results*, ``chapters/appendix_results.md``).
 
     ``stem="stride2"`` uses a strided 3x3 convolution instead of the fold (for comparison).
     """
