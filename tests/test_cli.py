@@ -1,7 +1,8 @@
-"""The `fercourse` command: data info and fetch (faces and train call other modules' tested functions)."""
+"""The `fercourse` command: data info and fetch, and faces crop (train calls recipes.train_named, tested there)."""
 
 import zipfile
 
+import numpy as np
 import pytest
 
 from conftest import write_fer_tree
@@ -51,3 +52,18 @@ def test_unknown_subcommand_is_rejected(capsys):
     with pytest.raises(SystemExit):
         cli.main(["data", "download"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_faces_crop_writes_the_crops_and_reports(tmp_path, capsys):
+    from skimage.data import astronaut
+
+    from fercourse.images import load_image, save_image
+
+    save_image(tmp_path / "src" / "happy" / "a.png", astronaut())
+    save_image(tmp_path / "src" / "blank.png", np.full((80, 80), 90, np.uint8))
+    dst = tmp_path / "crops"
+    assert cli.main(["faces", "crop", str(tmp_path / "src"), str(dst), "--size", "32"]) == 0
+    assert load_image(dst / "happy" / "a.png").shape == (32, 32)
+    assert sorted(p.name for p in dst.rglob("*") if p.is_file()) == ["a.png"]
+    out = capsys.readouterr().out
+    assert "1 face crop(s) from 1 of 2 image(s)" in out and "no face found in 1: blank.png" in out
