@@ -85,9 +85,20 @@ def haar_cascade(name: str = "frontalface_default") -> cv2.CascadeClassifier:
     if not path.is_file():
         known = sorted(p.stem.removeprefix("haarcascade_") for p in Path(cv2.data.haarcascades).glob("haarcascade_*.xml"))
         raise ValueError(f"no Haar cascade named {name!r} in {path.parent}; known: {', '.join(known)}")
-    cascade = cv2.CascadeClassifier(str(path))
+    return _read_cascade(path)
+
+
+def _read_cascade(path) -> cv2.CascadeClassifier:
+    """A cascade file loaded into OpenCV, or an error naming the file."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"cascade file {path} does not exist")
+    cascade = cv2.CascadeClassifier()
+    try:
+        cascade.load(str(path))
+    except cv2.error:   # a file that is not XML makes OpenCV raise rather than load nothing
+        pass
     if cascade.empty():
-        raise RuntimeError(f"OpenCV could not load the cascade {path}")
+        raise ValueError(f"cascade file {path} is not a cascade OpenCV can read")
     return cascade
 
 
@@ -124,12 +135,7 @@ def _cascade(cascade) -> cv2.CascadeClassifier:
     if cascade == "lbp":
         return lbp_cascade()
     if isinstance(cascade, (str, os.PathLike)) and Path(cascade).suffix == ".xml":
-        if not Path(cascade).is_file():
-            raise FileNotFoundError(f"cascade file {cascade} does not exist")
-        loaded = cv2.CascadeClassifier(str(cascade))
-        if loaded.empty():
-            raise ValueError(f"cascade file {cascade} is not a cascade OpenCV can read")
-        return loaded
+        return _read_cascade(cascade)
     raise ValueError(f"cascade={cascade!r}: expected 'haar', 'lbp', an .xml path or a cv2.CascadeClassifier")
 
 

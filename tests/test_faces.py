@@ -3,6 +3,8 @@ detector measures have their own test files)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -150,6 +152,23 @@ def test_bad_arrays_get_clear_errors():
         faces.detect_faces(np.zeros((10, 10), np.uint8), scale_factor=1.0)
     with pytest.raises(ValueError, match="cascade"):
         faces.detect_faces(np.zeros((10, 10), np.uint8), cascade="hog")
+
+
+def test_cascades_by_name_by_file_and_their_errors(astronaut, tmp_path):
+    shipped = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+    assert np.array_equal(faces.detect_faces(astronaut, cascade=shipped), faces.detect_faces(astronaut))
+    assert not faces.haar_cascade("frontalface_alt2").empty()
+    with pytest.raises(ValueError, match="no Haar cascade named 'smile_wide'.*known: .*frontalface_default"):
+        faces.haar_cascade("smile_wide")
+    with pytest.raises(FileNotFoundError, match="missing.xml does not exist"):
+        faces.detect_faces(astronaut, cascade=tmp_path / "missing.xml")
+    bogus = tmp_path / "bogus.xml"
+    bogus.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(ValueError, match="bogus.xml is not a cascade OpenCV can read"):
+        faces.detect_faces(astronaut, cascade=str(bogus))
+    bogus.write_text("<?xml version='1.0'?><opencv_storage><cascade></cascade></opencv_storage>")
+    with pytest.raises(ValueError, match="bogus.xml is not a cascade OpenCV can read"):
+        faces.detect_faces(astronaut, cascade=bogus)
 
 
 def test_lbp_cascade_finds_the_astronaut(astronaut):
