@@ -22,21 +22,17 @@ Two implementations compute the same descriptor, laid out identically
 (``block row, block column, cell row, cell column, orientation``, as scikit-image orders it):
 
 ``method="opencv"`` (the default): :class:`cv2.HOGDescriptor`.
-    Measured on FER2013's 28,709 training faces on a shared 2-core CPU: 10,000-14,000 images/s
-    when it was least loaded (5,000 under heavy load), about ten times faster than
-    scikit-image in the same conditions (``benchmarks/bench_hog.py``).  It is also the
-    closer of the two to Dalal & Triggs: votes are shared between neighbouring orientation bins
-    and cells (trilinear interpolation) and weighted by a Gaussian window over each block.
+    Many times faster than scikit-image.  It is also the closer of the two to Dalal & Triggs:
+    votes are shared between neighbouring orientation bins and cells (trilinear interpolation)
+    and weighted by a Gaussian window over each block.
 ``method="skimage"``: :func:`skimage.feature.hog`.
-    Simpler: each pixel votes for one bin of one cell, with no window.  About 1,200 images/s
-    on the least loaded machine (570 under heavy load).
+    Simpler: each pixel votes for one bin of one cell, with no window.
 
-Because of those two differences the outputs are not equal number for number: on FER2013
-faces the two descriptors of the same image correlate at about r = 0.78 (0.91 when OpenCV's
-block window is switched off).  What the course needs from them is equal *use*: a linear SVM
-on either reaches about the same accuracy (on FER2013 PublicTest, trained on 6,000-10,000
-faces: 44-45 % with OpenCV's, 42-43 % with scikit-image's), which the benchmark prints.
-Hence the faster one, OpenCV's, is the default.
+Because of those two differences the outputs are not equal number for number.  What the course
+needs from them is equal *use*: a linear SVM on either reaches about the same accuracy.  Hence
+the faster one, OpenCV's, is the default.  ``benchmarks/bench_hog.py`` measures all three
+claims (speed of each, how far the descriptors agree, the SVM's accuracy on each); the book's
+*Reference results* (``chapters/appendix_results.md``) records its figures on FER2013.
 
 :func:`hog_image` draws the descriptor as orientation glyphs (scikit-image's picture).
 """
