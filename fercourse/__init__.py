@@ -19,9 +19,11 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "config", "labels", "datasets", "facs", "render", "faces", "features",
-    "models", "train", "evaluate", "plots", "exercises", "widgets", "cli",
+    "models", "train", "evaluate", "plots", "exercises", "widgets", "cli", "transfer",
     "emoji", "testvideo", "live",
+    "multitask", "partial_labels", "compound",
     "atomic", "images", "face_jobs", "detector_eval", "augment", "sampling", "batches", "recipes",
+    "au_units", "explain", "cached_model",
 )
 
 
@@ -33,6 +35,16 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_SUBMODULES))
+
+
+def course_model(data=None, *, verbose=0):
+    """The course's trained expression network for ``data``, trained once and then cached.
+
+    See :func:`fercourse.cached_model.course_model`.
+    """
+    from .cached_model import course_model as _course_model
+
+    return _course_model(data, verbose=verbose)
 
 
 def show_source(obj) -> None:
