@@ -103,23 +103,24 @@ def test_hybrid_count():
     assert m.count_params() == expected
 
 
-def _every_model():
-    yield from ((name, models.get(name, compile=False)) for name in sorted(models.MODELS))
-    yield "cnn_hog_hybrid", models.cnn_hog_hybrid(compile=False)
+@pytest.fixture(scope="module")
+def every_model():
+    built = [(name, models.get(name, compile=False)) for name in sorted(models.MODELS)]
+    return built + [("cnn_hog_hybrid", models.cnn_hog_hybrid(compile=False))]
 
 
-def test_every_batch_norm_keeps_up_with_short_runs():
+def test_every_batch_norm_keeps_up_with_short_runs(every_model):
     # One momentum for every model, the hybrid included: Keras's 0.99 lags behind a short run.
     from fercourse.models.blocks import BN_MOMENTUM
 
     assert BN_MOMENTUM == 0.9
-    for name, m in _every_model():
+    for name, m in every_model:
         momenta = {layer.momentum for layer in m.layers if isinstance(layer, keras.layers.BatchNormalization)}
         assert momenta <= {BN_MOMENTUM}, (name, momenta)
 
 
-def test_every_model_takes_0_to_255_pixels_the_same_way():
-    for name, m in _every_model():
+def test_every_model_takes_0_to_255_pixels_the_same_way(every_model):
+    for name, m in every_model:
         image = m.get_layer("image")
         assert m.get_layer("rescale").scale == pytest.approx(1 / 255), name
         assert m.get_layer("probs").activation.__name__ == "softmax", name
