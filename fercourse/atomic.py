@@ -23,6 +23,8 @@ import numpy as np
 __all__ = ["replacing", "replacing_dir", "write_bytes", "write_text", "write_json", "save_model",
            "clean_leftovers", "to_json", "TMP_MARK"]
 
+_CLEANED: set = set()  # folders this process has already cleaned
+
 TMP_MARK = ".fercourse-tmp"
 """Part of every temporary name, so leftovers of killed writes are recognised and removed."""
 
@@ -43,8 +45,12 @@ def replacing(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Each writer's temporary name carries its process id, so a killed writer's file is not
-    # reused by the next one: remove it here, or it would stay for good.
-    clean_leftovers(path.parent, path)
+    # reused by the next one: remove it here, or it would stay for good.  Once per folder and
+    # process: listing a folder of thousands of crops for every write would make writing them
+    # quadratic, and what killed writers left does not grow while this process runs.
+    if path.parent not in _CLEANED:
+        clean_leftovers(path.parent)
+        _CLEANED.add(path.parent)
     tmp = path.with_name(_tmp_name(path))
     try:
         yield tmp

@@ -129,10 +129,10 @@ def test_a_killed_write_leaves_the_old_file_and_a_leftover_that_is_cleaned(tmp_p
         writer.kill()
         writer.wait()
     assert path.read_text() == "old" and leftover.exists()
-    atomic.write_text(tmp_path / "other.json", "{}")  # a write of another file leaves it alone
-    assert leftover.exists()
-    atomic.write_text(path, "new")  # the next write of the same file removes it
-    assert not leftover.exists() and path.read_text() == "new" and _hidden(tmp_path) == []
+    atomic.write_text(tmp_path / "other.json", "{}")  # the next write into the folder removes it
+    assert not leftover.exists() and _hidden(tmp_path) == []
+    atomic.write_text(path, "new")
+    assert path.read_text() == "new" and _hidden(tmp_path) == []
 
 
 def test_a_folder_write_cleans_every_leftover_beside_it(tmp_path):
