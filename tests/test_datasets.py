@@ -451,6 +451,18 @@ def test_facedata_replace_checks_like_a_new_one():
         data.replace(label=np.array([0, 1, 2]))
 
 
+def test_facedata_downscale_averages_blocks():
+    images = np.zeros((2, 4, 4), np.uint8)
+    images[0, :2, :2] = [[10, 20], [30, 41]]
+    data = FaceData(images, np.array([0, 1]), np.array(["Training"] * 2), EMOTIONS, "t", "test")
+    small = data.downscale(2)
+    assert small.image_shape == (2, 2) and small.images.dtype == np.uint8
+    assert small.images[0, 0, 0] == 25 and small.images[1].sum() == 0  # mean 25.25, rounded
+    assert data.downscale(4) is data
+    with pytest.raises(ValueError, match="whole divisor of the image side \\(4x4\\); got 3"):
+        data.downscale(3)
+
+
 def test_course_data_merges_disgust_through_replace(data_home, capsys):
     seven = load_course_data(synthetic_n=70, verbose=False)
     six = load_course_data(synthetic_n=70, merge_disgust=True, verbose=False)

@@ -82,6 +82,21 @@ class FaceData:
                             f"{', '.join(f.name for f in dataclasses.fields(self))}")
         return dataclasses.replace(self, **changes)
 
+    def downscale(self, size: int) -> "FaceData":
+        """The same faces at ``size`` x ``size``: each block of pixels averaged, rounded to uint8.
+
+        The side must divide by ``size`` (48 -> 24, 16, 12, ...): an integer factor keeps every
+        pixel's share equal, where an interpolating resize would blur unevenly.
+        """
+        h, w = self.image_shape
+        if int(size) != size or size < 1 or h % size or w % size:
+            raise ValueError(f"downscale: size must be a whole divisor of the image side ({h}x{w}); got {size!r}")
+        if size == h == w:
+            return self
+        fy, fx = h // size, w // size
+        blocks = self.images.reshape(len(self), size, fy, size, fx)
+        return self.replace(images=blocks.mean(axis=(2, 4)).round().astype(np.uint8))
+
     def select(self, mask_or_index) -> "FaceData":
         """A new FaceData holding the chosen images (a boolean mask or an index array)."""
         idx = np.asarray(mask_or_index)
