@@ -87,6 +87,80 @@ def run(cmd, **kw) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
 
 
+# ---------------------------------------------------------------- the chapters' time budget
+CHAPTER_BUDGET_S = 120
+"""Seconds a chapter may take in the quick profile, course model cached, on the reference CPU."""
+BUDGETS_S = {"06_transfer_learning": 180, "07_micro_expressions": 180, "08_one_network": 180}
+"""Chapters the course allows "two to three minutes"."""
+REFERENCE_CPU = "a 2-core x86-64 CPU without AVX-512 (AVX2 and FMA), TensorFlow on the CPU"
+REFERENCE_CALIBRATION_S = 6.0
+"""What the calibration workload (:data:`CALIBRATION`) took on the reference CPU (an AMD EPYC
+with oneDNN held to AVX2, ``ONEDNN_MAX_CPU_ISA=AVX2``)."""
+MARGIN = 2.0
+"""A chapter fails the build when it takes more than MARGIN times its budget, scaled to this
+machine's speed: a wide margin, because a book build shares the CPU with nothing else but
+timings still vary by tens of percent from run to run."""
+CALIBRATION = """
+import time, numpy as np, keras
+from fercourse import models
+m = models.compact()
+x = np.random.default_rng(0).integers(0, 256, (1536, 48, 48, 1)).astype("float32")
+y = np.arange(1536) % 7
+m.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)
+t = time.perf_counter(); m.fit(x, y, batch_size=128, epochs=1, verbose=0)
+print(time.perf_counter() - t)
+"""
+
+
+def machine_slowness(python: Path) -> float:
+    """How many times slower than the reference CPU this machine trains the course's network."""
+    out = subprocess.run([str(python), "-c", CALIBRATION], check=True, cwd=ROOT, env=course_env(),
+                         capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1]) / REFERENCE_CALIBRATION_S
+
+
+def chapter_times() -> dict[str, float]:
+    """Seconds each chapter took when the book last executed it (Jupyter Book's execution cache)."""
+    try:
+        from jupyter_cache import get_cache
+    except ImportError:  # the course's own environment has it; a bare Python running --here may not
+        return {}
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    times = {}
+    for record in cache.list_cache_records():
+        path = Path(record.uri)
+        if path.parent == ROOT / "chapters":
+            times[path.stem] = float(record.data.get("execution_seconds", float("nan")))
+    return times
+
+
+def check_budgets(python: Path) -> None:
+    """Print each chapter's execution time and fail when one is far over its budget here."""
+    times = chapter_times()
+    if not times:
+        return
+    slowness = machine_slowness(python)
+    print(f"Chapter execution times (budget: {CHAPTER_BUDGET_S} s a chapter on {REFERENCE_CPU}; "
+          f"this machine trains {slowness:.2f}x as long as that):")
+    over = []
+    for name, seconds in sorted(times.items()):
+        budget = BUDGETS_S.get(name, CHAPTER_BUDGET_S)
+        limit = MARGIN * budget * max(slowness, 0.25)
+        flag = "  OVER BUDGET" if seconds > limit else ""
+        print(f"  {name:32s} {seconds:6.1f} s   (budget {budget} s, fails above {limit:.0f} s here){flag}")
+        if flag:
+            over.append(name)
+    if over:
+        sys.exit(f"{', '.join(over)} took more than {MARGIN:g}x the budget: cut what the quick profile "
+                 "does there (see the budgets in course.py).")
+
+
+def warm_course_model(python: Path) -> None:
+    # Chapters 5-9 share one trained network; training it here, before the chapters run, keeps
+    # its cost out of the chapter that happens to ask first, and says what it cost.
+    run([python, "-m", "fercourse.cli", "course-model"], env=course_env())
+
+
 def book(python: Path, fresh: bool) -> None:
     if fresh:
         # The whole of _build: Sphinx's saved environment would otherwise keep serving the pages
@@ -96,13 +170,16 @@ def book(python: Path, fresh: bool) -> None:
     # -W turns warnings into errors, so a chapter that fails to execute, a broken
     # reference or a missing citation fails the build instead of shipping quietly.
     jupyter_book = python.parent / ("jupyter-book.exe" if os.name == "nt" else "jupyter-book")
+    warm_course_model(python)
     run([jupyter_book, "build", ROOT, "--builder", "html", "-W", "-n", "--keep-going"], env=course_env())
     check_figures()
+    check_budgets(python)
     print(f"Book built in {time.perf_counter() - start:.0f} s: open {ROOT / '_build' / 'html' / 'index.html'}")
 
 
 def test(python: Path, extra: list[str]) -> None:
     # The unit tests, then every chapter under nbval (executed, outputs not compared).
+    warm_course_model(python)
     run([python, "-m", "pytest", "tests", "chapters", "--nbval-lax", "-p", "no:cacheprovider", *extra], env=course_env())
 
 

@@ -4,6 +4,7 @@
 
     fercourse data info                          what the data home holds
     fercourse data fetch fer2013 --from FILE     put a Kaggle download in place, checked
+    fercourse data fetch ck+ --from PATH         put CK+ (its zips, folders, or CK+48) in place, checked
     fercourse faces crop SRC DST --size 48       crop every face image in a folder
     fercourse train MODEL                        train (and resume) a model of the zoo
     fercourse live VIDEO --out annotated.mp4     an emoji over each face, with latency (or --camera 0)
@@ -64,10 +65,13 @@ def _data_info(args) -> int:
             status = 1
         try:
             if found["ck+"] is not None:
-                from .datasets import load_image_folder
+                from .datasets import load_ckplus, without_contempt
 
                 print()
-                print(load_image_folder(found["ck+"], name="ck+").describe())
+                data, report = load_ckplus(found["ck+"], return_report=True)
+                print(report)
+                print(data.describe())
+                print(f"  ({len(without_contempt(data)):,} faces of FER2013's classes, without contempt)")
         except DataFormatError as exc:
             print(f"\nck+ cannot be read: {exc}", file=sys.stderr)
             status = 1
@@ -80,6 +84,8 @@ def _data_info(args) -> int:
 def _data_fetch(args) -> int:
     from .datasets import DataMissingError, fetch_fer2013
 
+    if args.dataset in ("ck+", "ckplus"):
+        return _fetch_ckplus(args)
     with _warnings_as_lines(), contextlib.ExitStack() as temporary:
         source = args.source
         if source is None and args.kaggle:
@@ -98,6 +104,22 @@ def _data_fetch(args) -> int:
     known = KNOWN_SHA256.get(digest)
     print(f"sha256 {digest}: " + (f"the known {known}." if known else
           "not a copy this course has seen; its split and class sizes match FER2013's."))
+    return 0
+
+
+def _fetch_ckplus(args) -> int:
+    from .datasets import DataMissingError, fetch_ckplus
+
+    if args.kaggle:
+        raise ValueError("--kaggle fetches FER2013 only; CK+ is requested from its authors "
+                         "(run `fercourse data fetch ck+` to see how)")
+    try:
+        target = fetch_ckplus(args.source, force=args.force)
+    except DataMissingError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"CK+ checked and in place: {target}\n"
+          "Its faces are cropped on first use (`fercourse data info` does it now and lists the counts).")
     return 0
 
 
@@ -123,10 +145,29 @@ def _faces_crop(args) -> int:
 
 
 def _train(args) -> int:
-    from . import train
+    from . import recipes
 
-    result = train.train_named(args.model, run_dir=args.run_dir, epochs=args.epochs, batch_size=args.batch_size)
+    result = recipes.train_named(args.model, run_dir=args.run_dir, resume=not args.fresh,
+                                 epochs=args.epochs, batch_size=args.batch_size)
     print(result)
+    return 0
+
+
+def _course_model(args) -> int:
+    import time
+
+    from . import cached_model, config
+    from .datasets import load_course_data
+
+    data = load_course_data(verbose=True)
+    path = cached_model.course_model_path(data)
+    cached = path.is_file()
+    t0 = time.perf_counter()
+    model = cached_model.course_model(data, verbose=args.verbose)
+    acc = model.course_metrics.get("accuracy")
+    print(f"Course model ({config.profile()} profile, {data.name}): "
+          f"{'loaded' if cached else 'trained'} in {time.perf_counter() - t0:.0f} s"
+          + (f", PrivateTest accuracy {acc:.1%}" if acc is not None else "") + f"; {path}")
     return 0
 
 
@@ -171,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="datasets in the data home").add_subparsers(dest="action", required=True)
     data.add_parser("info", help="list the datasets in the data home with their counts").set_defaults(func=_data_info)
     fetch = data.add_parser("fetch", help="put a downloaded dataset in place and check it")
-    fetch.add_argument("dataset", choices=["fer2013"])
-    fetch.add_argument("--from", dest="source", metavar="PATH", help="the downloaded file (Kaggle archive .zip, fer2013.csv or fer2013.tar.gz)")
+    fetch.add_argument("dataset", choices=["fer2013", "ck+", "ckplus"])
+    fetch.add_argument("--from", dest="source", metavar="PATH", help="the downloaded file (Kaggle archive .zip, fer2013.csv or fer2013.tar.gz; for CK+ the folder holding its zips, or CK+48)")
     fetch.add_argument("--kaggle", action="store_true", help="download with the Kaggle CLI (needs an API token)")
     fetch.add_argument("--force", action="store_true", help="replace a different copy already in the data home")
     fetch.set_defaults(func=_data_fetch)
@@ -192,7 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", help="folder for checkpoints, history and metrics (default: runs/<model>-<data>-<profile>)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
+    train.add_argument("--fresh", action="store_true", help="start the run afresh instead of resuming it")
     train.set_defaults(func=_train)
+
+    model = sub.add_parser("course-model", help="train (once) and cache the network chapters 5-9 share")
+    model.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras's progress output")
+    model.set_defaults(func=_course_model)
 
     live = sub.add_parser("live", help="an emoji over each face of a video file or a camera, timed")
     live.add_argument("video", nargs="?", help="a video file to annotate (or use --camera)")
