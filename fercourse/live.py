@@ -766,8 +766,8 @@ def run_camera(pipeline: LivePipeline, index: int = 0, *, out=None, seconds: flo
                     break
                 now = time.perf_counter()
                 result = pipeline.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), now - start)
-                rate = 0.9 * rate + 0.1 / max(now - last, 1e-6) if rate else 1.0 / max(now - last, 1e-6)
-                last = now
+                interval, last = max(now - last, 1e-6), now
+                rate = 1.0 / interval if rate == 0 else 0.9 * rate + 0.1 / interval   # frames/s, steadied
                 _draw_fps(result.image, rate, result.timings["total"])
                 if sink is not None:
                     sink.write(result.image)

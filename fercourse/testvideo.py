@@ -21,6 +21,7 @@ says which codec it used, and falls back when one is missing).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
@@ -179,8 +180,8 @@ class TestVideo:
         # Patch offset: put the eyes where the truth box says they are.
         ox = int(round(cx - eyes[0]))
         oy = int(round(cy - BOX_BELOW_EYES * side - eyes[1]))
-        dark = actor.identity.__class__(**{**actor.identity.__dict__, "background": 0.0})
-        light = actor.identity.__class__(**{**actor.identity.__dict__, "background": 1.0})
+        dark = dataclasses.replace(actor.identity, background=0.0)
+        light = dataclasses.replace(actor.identity, background=1.0)
         face0 = render.render_face(aus, dark, pose, None, patch)
         face1 = render.render_face(aus, light, pose, None, patch)
         # Where the two renders differ is background; the difference is the transparency.
