@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "accuracy", "top_k_accuracy", "per_class_accuracy", "confusion", "normalize_confusion", "macro_f1", "uar",
+    "uf1",
     "report", "predict_proba", "mirror_average", "evaluate_model",
 ]
 
@@ -171,6 +172,19 @@ def macro_f1(y_true, y_pred, num_classes=None) -> float:
 
     y_true, y_pred, _ = _pair(y_true, y_pred, num_classes)
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def uf1(y_true, y_pred, num_classes=None) -> float:
+    """Unweighted F1, as micro-expression benchmarks (MEGC) report it beside :func:`uar`.
+
+    Each class's F1 = 2 TP / (2 TP + FP + FN) from the counts of the *pooled* predictions (all
+    leave-one-subject-out folds together, not a mean of per-fold scores), averaged over the
+    classes present in ``y_true`` -- the task's classes -- with equal weight however rare.
+    """
+    from sklearn.metrics import f1_score
+
+    y_true, y_pred, _ = _pair(y_true, y_pred, num_classes)
+    return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0))
 
 
 def report(y_true, probs, class_names) -> dict:
