@@ -45,7 +45,7 @@ from .labels import EMOTIONS, EMOTIONS_MERGED, EMOTIONS_WITH_CONTEMPT
 
 __all__ = ["STAGES", "FaceRecord", "FrameResult", "LivePipeline", "ema", "smooth_sequence", "resmooth", "calibrate",
            "model_input", "load_model", "default_class_names", "timing_table", "latency_summary",
-           "open_video", "process_video", "run_camera", "open_camera", "gui_available", "annotate",
+           "open_video", "read_video", "process_video", "run_camera", "open_camera", "gui_available", "annotate",
            "VideoSummary", "results_csv"]
 
 STAGES = ("grey", "detect", "track", "crop", "model", "smooth", "draw")
@@ -276,11 +276,14 @@ class LivePipeline:
     max_missed : detections a face may go unseen before it is dropped.
     fps : the frame rate assumed when :meth:`process` gets no time stamps.
     draw : annotate the frames (False: only predictions and timings, for measuring).
+    clock : what the stages are timed with: ``time.perf_counter`` (wall time, the default: what a
+        viewer waits) or ``time.process_time`` (CPU time of this process, which other programs
+        sharing the machine move much less).
     """
 
     def __init__(self, model, *, detect_every: int = 3, smoothing: float = 0.3, margin: float = 0.1,
                  class_names=None, detect_params=None, min_iou: float = 0.3, box_smoothing: float = 0.3,
-                 max_missed: int = 1, fps: float = 30.0, draw: bool = True):
+                 max_missed: int = 1, fps: float = 30.0, draw: bool = True, clock=time.perf_counter):
         self.crop_size, self.channels = model_input(model)
         n_out = int(model.output_shape[-1])
         self.class_names = tuple(default_class_names(n_out) if class_names is None else class_names)
@@ -306,6 +309,7 @@ class LivePipeline:
         self.max_missed = int(max_missed)
         self.fps = float(fps)
         self.draw = bool(draw)
+        self.clock = clock
         self._predict = model.predict_on_batch
         self.reset()
         self.warm_up()
@@ -333,7 +337,7 @@ class LivePipeline:
 
         ``timestamp`` (seconds) drives the smoothing; by default frames are ``1/fps`` apart.
         """
-        clock = time.perf_counter
+        clock = self.clock
         timings = dict.fromkeys(STAGES, 0.0)
         start = clock()
         frame = np.asarray(frame)
@@ -525,6 +529,12 @@ def open_video(path):
     fps = capture.get(cv2.CAP_PROP_FPS)
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     return capture, (fps if fps and fps > 0 and math.isfinite(fps) else 30.0), max(count, 0)
+
+
+def read_video(path):
+    """Yield ``(timestamp_seconds, RGB frame)`` for every frame of a video file (checked at once)."""
+    capture, fps, _ = open_video(path)
+    return _frames(capture, fps)
 
 
 def _frames(capture, fps):

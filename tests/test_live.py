@@ -511,3 +511,25 @@ def test_calibrate_retrains_only_the_last_layer(model, video):
     assert fit_after > fit_before
     with pytest.raises(ValueError, match="crops"):
         live.calibrate(model, crops[:3], labels[:2])
+
+
+def test_read_video_yields_every_frame_with_its_time(video, video_file):
+    frames = list(live.read_video(video_file))
+    assert len(frames) == len(video)
+    assert [t for t, _ in frames[:3]] == pytest.approx([0.0, 0.1, 0.2])
+    assert frames[0][1].shape == (240, 320, 3)
+    with pytest.raises(FileNotFoundError):
+        live.read_video(video_file.with_name("none.mp4"))
+
+
+def test_stages_can_be_timed_in_cpu_time(model, video):
+    import time
+
+    ticks = iter(range(10 ** 6))
+    counted = live.LivePipeline(model, detect_every=1, draw=False, clock=lambda: float(next(ticks)))
+    result = counted.process(video.frame(0))
+    assert all(v % 1000 == 0 for v in result.timings.values()), "a stage was timed with another clock"
+    assert result.timings["detect"] == 1000 and result.timings["total"] >= sum(
+        result.timings[s] for s in live.STAGES)
+    cpu = live.LivePipeline(model, detect_every=1, clock=time.process_time).process(video.frame(0))
+    assert cpu.timings["total"] >= 0 and cpu.timings["detect"] > 0
