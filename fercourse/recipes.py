@@ -17,7 +17,7 @@ __all__ = ["RECIPES", "recipe", "default_run_dir", "train_named", "test_metrics"
 RECIPES = {
     # name: how train_named trains it, per profile.  Epochs are upper bounds: early stopping
     # on PublicTest may end a run sooner.
-    "compact": dict(quick=dict(epochs=5, batch_size=128, augment="flip"),
+    "compact": dict(quick=dict(epochs=6, batch_size=256, augment="flip"),
                     full=dict(epochs=60, batch_size=128, augment="affine")),
     "vgg_bn": dict(quick=dict(epochs=3, batch_size=128, augment="standard"),
                    full=dict(epochs=100, batch_size=64, augment="affine")),
