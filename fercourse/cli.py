@@ -75,6 +75,18 @@ def _data_info(args) -> int:
         except DataFormatError as exc:
             print(f"\nck+ cannot be read: {exc}", file=sys.stderr)
             status = 1
+        for name in ("casme2", "samm"):
+            # The sheet checked against the frame folders; no frame is decoded, so this is quick.
+            try:
+                if found.get(name) is not None:
+                    from .datasets import casme2, samm
+
+                    scan = casme2.scan_casme2 if name == "casme2" else samm.scan_samm
+                    print()
+                    print(f"{name} (every emotion):", scan(found[name], task="all").describe())
+            except (DataFormatError, FileNotFoundError) as exc:  # broken, or its frame folder missing
+                print(f"\n{name} cannot be read: {exc}", file=sys.stderr)
+                status = 1
     if not any(found.values()):
         print("\nNo real dataset yet: the chapters use the built-in synthetic faces.\n"
               "Run `fercourse data fetch fer2013` to see how to add FER2013.")

@@ -108,3 +108,19 @@ def test_sequence_data_rejects_bad_fields(change, match):
 def test_bad_timing_names_the_clip():
     with pytest.raises(ValueError, match="clip b"):
         _clips(clips=np.array(["a", "b", "c"]), apex=np.array([4, 9, 4]))
+
+
+def test_interval_stretches_each_expression_to_the_same_length():
+    s = _clips(n=2, t=10, onset=np.array([2, 1]), apex=np.array([4, 2]), offset=np.array([6, 5]))
+    e = s.interval(5)
+    # clip 0: frames 2..6 as they are; clip 1: 1..5 as they are too (5 frames each)
+    assert e.frames[0, :, 0, 0].tolist() == [20, 30, 40, 50, 60]
+    assert e.onset.tolist() == [0, 0] and e.offset.tolist() == [4, 4] and e.apex.tolist() == [2, 1]
+    assert e.fps.tolist() == [30.0, 30.0]
+    w = s.interval(9, context=1)  # 1..7 and 0..6: 7 frames each, stretched to 9
+    assert w.frames[0, 0, 0, 0] == 10 and w.frames[0, -1, 0, 0] == 70
+    assert np.allclose(w.duration, s.duration, atol=1 / w.fps.min())
+    with pytest.raises(ValueError, match="length"):
+        s.interval(1)
+    with pytest.raises(ValueError, match="context"):
+        s.interval(5, context=-1)

@@ -247,6 +247,39 @@ class SequenceData:
             frames=frames, aus=aus, onset=map_index(self.onset, t, length), apex=map_index(self.apex, t, length),
             offset=map_index(self.offset, t, length), fps=float(fps) if fps.ndim == 0 else fps)
 
+    def interval(self, length: int, context: int = 0) -> "SequenceData":
+        """Each clip's expression alone -- onset..offset, widened by ``context`` frames each side
+        as far as the clip allows -- brought to ``length`` frames by temporal interpolation.
+
+        What a recogniser is given when the coders marked the interval (CASME II's readers do
+        the same from the coding sheet).  Each clip is stretched by its own factor, so ``fps``
+        becomes one number per clip.
+        """
+        if int(length) != length or length < 2:
+            raise ValueError(f"length must be an integer >= 2; got {length!r}")
+        if int(context) != context or context < 0:
+            raise ValueError(f"context must be a whole number of frames >= 0; got {context!r}")
+        t = self.length
+        start = np.maximum(self.onset - context, 0)
+        stop = np.minimum(self.offset + context, t - 1)
+        frames, aus = [], []
+        for i in range(len(self)):
+            pos = np.linspace(start[i], stop[i], length)
+            frames.append(interpolate(self.frames[i], pos))
+            if self.aus.ndim == 3:
+                aus.append(interpolate(self.aus[i], pos))
+        span = np.maximum(stop - start, 1)
+
+        def grid(index):
+            return np.rint((index - start) / span * (length - 1)).astype(np.int64)
+
+        fps = np.broadcast_to(np.asarray(self.fps, dtype=float), (len(self),)) * (length - 1) / span
+        return self._replace(
+            frames=np.stack(frames) if frames else np.zeros((0, length, *self.frames.shape[2:]), np.uint8),
+            aus=np.stack(aus) if self.aus.ndim == 3 and aus else (
+                self.aus if self.aus.ndim == 2 else np.zeros((0, length, self.aus.shape[-1]), np.float32)),
+            onset=grid(self.onset), apex=grid(self.apex), offset=grid(self.offset), fps=fps)
+
     def describe(self) -> str:
         """Clips per class, micro and macro, and what the reader skipped or repaired."""
         counts = np.bincount(self.emotion, minlength=len(self.class_names))
