@@ -93,10 +93,11 @@ CHAPTER_BUDGET_S = 120
 BUDGETS_S = {"06_transfer_learning": 180, "07_micro_expressions": 180, "08_one_network": 180}
 """Chapters the course allows "two to three minutes"."""
 REFERENCE_CPU = "a 2-core x86-64 CPU without AVX-512 (AVX2 and FMA), TensorFlow on the CPU"
-REFERENCE_CALIBRATION_S = 6.0
-"""What the calibration workload (:data:`CALIBRATION`) took on the reference CPU (an AMD EPYC
-with oneDNN held to AVX2, ``ONEDNN_MAX_CPU_ISA=AVX2``)."""
-MARGIN = 2.0
+REFERENCE_CALIBRATION_S = 1.7
+"""What the calibration workload (:data:`CALIBRATION`: the fastest of three epochs of 1,536 faces
+through the course's network) took on the reference CPU: a 2-core AMD EPYC with oneDNN held to
+AVX2, ``ONEDNN_MAX_CPU_ISA=AVX2``."""
+MARGIN = 2.5
 """A chapter fails the build when it takes more than MARGIN times its budget, scaled to this
 machine's speed: a wide margin, because a book build shares the CPU with nothing else but
 timings still vary by tens of percent from run to run."""
@@ -107,8 +108,11 @@ m = models.compact()
 x = np.random.default_rng(0).integers(0, 256, (1536, 48, 48, 1)).astype("float32")
 y = np.arange(1536) % 7
 m.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)
-t = time.perf_counter(); m.fit(x, y, batch_size=128, epochs=1, verbose=0)
-print(time.perf_counter() - t)
+times = []
+for _ in range(3):
+    t = time.perf_counter(); m.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    times.append(time.perf_counter() - t)
+print(min(times))
 """
 
 
