@@ -24,6 +24,7 @@ _SUBMODULES = (
     "multitask", "partial_labels", "compound",
     "atomic", "images", "face_jobs", "detector_eval", "augment", "sampling", "batches", "recipes",
     "au_units", "explain", "cached_model",
+    "loso", "micro", "spotting",
 )
 
 
