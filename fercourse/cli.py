@@ -272,7 +272,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, FloatingPointError) as exc:
         # Bad input is the user's to fix: say what and where, without a traceback.
         print(f"fercourse: error: {exc}", file=sys.stderr)
         return 2

@@ -48,7 +48,7 @@ WEIGHTS_FILE = "model.weights.h5"
 BACKUP_DIR = "backup"
 
 
-class RunFolderError(RuntimeError):
+class RunFolderError(ValueError):
     """A run folder whose files cannot be trusted; the message says which file and what to do."""
 
 
@@ -170,7 +170,7 @@ def _check_part(model, part, which):
             if not np.issubdtype(y.dtype, np.integer):
                 if not np.array_equal(y, np.round(y)):
                     raise ValueError(f"{label} holds values that are not whole class indices "
-                                     f"(e.g. {y[y != np.round(y)][0]!r}); classes are 0..{k - 1}")
+                                     f"(e.g. {float(y[y != np.round(y)][0])}); classes are 0..{k - 1}")
             if len(y) and (y.min() < 0 or y.max() >= k):
                 raise ValueError(f"{label} holds labels {y.min()}..{y.max()}, but {model.name} has {k} "
                                  f"outputs (labels 0..{k - 1})")
