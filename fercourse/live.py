@@ -145,26 +145,10 @@ def model_input(model) -> tuple[int, int]:
 
 
 def default_model(verbose: int = 0):
-    """The course's expression network, :func:`fercourse.course_model` (trained once, then cached).
+    """The course's expression network, :func:`fercourse.course_model` (trained once, then cached)."""
+    from .cached_model import course_model
 
-    Where this copy of the course has no ``fercourse.course_model`` yet, a compact network is
-    trained for two epochs on the course data instead (a minute or two on a laptop), and not kept.
-    """
-    import importlib.util
-
-    if importlib.util.find_spec("fercourse.course_model") is not None:
-        from .course_model import course_model
-
-        return course_model(verbose=verbose)
-    from . import models, train
-    from .datasets import load_course_data
-
-    print("fercourse: no cached course model in this version; training a compact network for two "
-          "epochs (pass --model to use a saved one)", file=sys.stderr)
-    data = load_course_data(verbose=bool(verbose))
-    model = models.compact(input_shape=(*data.image_shape, 1), num_classes=len(data.class_names))
-    train.fit(model, data, epochs=2, augment="flip", verbose=verbose)
-    return model
+    return course_model(verbose=verbose)
 
 
 def load_model(path):
