@@ -48,15 +48,18 @@ def test_code_lines_fit_the_page(path):
 def test_every_glued_figure_the_prose_quotes_is_glued(path):
     # A {glue:text} reference to a name the code never glues fails the book build; say so here
     # without building it.  A name counts as glued when the code glues and spells the name as a
-    # string somewhere (glue("name", ...), or a loop over names).
+    # string somewhere (glue("name", ...), or a loop over names), as a keyword (a loop over
+    # dict(name=...)), or as the start of an f-string (glue(f"name_{k}", ...)).
     nb = json.loads(path.read_text())
     text = {kind: "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == kind)
             for kind in ("markdown", "code")}
     quoted = set(re.findall(r"\{glue(?::\w+)?\}`([\w-]+)", text["markdown"]))
-    strings = set(re.findall(r"""["']([\w-]+)["']""", text["code"]))
-    glued = strings if "glue(" in text["code"] else set()
-    assert quoted <= glued, \
-        f"{path.name} quotes figures its code never glues: {sorted(quoted - glued)}"
+    code = text["code"]
+    spelled = set(re.findall(r"""["']([\w-]+)["']""", code)) | set(re.findall(r"\b(\w+)=", code))
+    prefixes = [p for p in re.findall(r"""\bf["']([\w-]+)\{""", code)]
+    glued = {q for q in quoted if q in spelled or any(q.startswith(p) for p in prefixes)}
+    missing = quoted - glued if "glue(" in code else quoted
+    assert not missing, f"{path.name} quotes figures its code never glues: {sorted(missing)}"
 
 
 def _toc_files():
