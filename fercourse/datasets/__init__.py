@@ -10,6 +10,7 @@ from .facedata import FaceData
 from .errors import DataFormatError, DataMissingError
 from .fer2013 import fer2013_path, fetch_fer2013, load_fer2013
 from .folders import load_image_folder, subject_kfold
+from .ckplus import ckplus_path, fetch_ckplus, load_ckplus, make_posed_faces, without_contempt
 from .sequences import SequenceData
 from .choice import load_course_data, available
 
@@ -27,6 +28,7 @@ __all__ = [
     "FaceData", "DataFormatError", "DataMissingError",
     "load_fer2013", "fetch_fer2013", "fer2013_path",
     "load_image_folder", "subject_kfold",
+    "load_ckplus", "fetch_ckplus", "ckplus_path", "without_contempt", "make_posed_faces",
     "SequenceData",
     "make_faces", "make_sequences",
     "load_course_data", "available",
