@@ -2,8 +2,8 @@
 
 A flipped, slightly turned, shifted or zoomed face is still a face with the same expression, so
 these views cost no labels.  The course does them in NumPy and OpenCV rather than with Keras's
-preprocessing layers, for two reasons measured in this course: the layers, run eagerly batch by
-batch, took 53 ms a batch against 1.4 ms for one OpenCV warp per face (enough to starve a GPU),
+preprocessing layers, for two reasons: the layers, run eagerly batch by batch, take tens of times
+longer than one OpenCV warp per face (enough to starve a GPU; the course measured it under JAX),
 and they draw from their own random state, which a resumed run cannot replay.  Here every draw
 comes from the ``rng`` the caller passes (the input pipeline derives it from the seed, the epoch
 and the batch), so a run resumed after a kill sees exactly the faces it would have seen.
@@ -28,8 +28,8 @@ class RandomAffine:
     appear that a network could learn.  ``erase`` is the chance that a face also loses a random
     rectangle (a tenth to two fifths of each side) to its mean grey -- random erasing.
 
-    Batches are images ``(N, H, W)`` / ``(N, H, W, 1)`` or clips ``(N, T, H, W)`` /
-    ``(N, T, H, W, 1)``; every frame of a clip gets its clip's transform, so motion is kept.
+    Batches are grey images ``(N, H, W)`` / ``(N, H, W, 1)`` or clips ``(N, T, H, W, 1)``; every
+    frame of a clip gets its clip's transform, so motion is kept.
     """
 
     def __init__(self, rotation=10.0, shift=0.1, zoom=0.1, flip=True, erase=0.0):
@@ -56,11 +56,13 @@ class RandomAffine:
         if not training:
             return batch
         rng = np.random.default_rng() if rng is None else rng
-        squeeze = batch.ndim in (4, 5) and batch.shape[-1] == 1
-        core = batch[..., 0] if squeeze else batch
-        if core.ndim not in (3, 4):
-            raise ValueError("RandomAffine takes images (N, H, W[, 1]) or clips (N, T, H, W[, 1]); "
+        # Grey images (N, H, W) or (N, H, W, 1), grey clips (N, T, H, W, 1): a 4-D batch ending in
+        # anything but 1 would be colour images or clips without a channel axis -- ambiguous.
+        if not (batch.ndim == 3 or (batch.ndim in (4, 5) and batch.shape[-1] == 1)):
+            raise ValueError("RandomAffine takes grey images (N, H, W[, 1]) or clips (N, T, H, W, 1); "
                              f"got shape {batch.shape}")
+        squeeze = batch.ndim in (4, 5)
+        core = batch[..., 0] if squeeze else batch
         clips = core if core.ndim == 4 else core[:, None]
         out = self._clips(clips, rng)
         out = out if core.ndim == 4 else out[:, 0]

@@ -69,7 +69,7 @@ def test_bad_arguments_and_shapes_are_explained():
         augment.RandomAffine(erase=2)
     with pytest.raises(ValueError, match="zoom must be below 1"):
         augment.RandomAffine(zoom=1.5)
-    with pytest.raises(ValueError, match=r"images \(N, H, W\[, 1\]\) or clips"):
+    with pytest.raises(ValueError, match=r"grey images \(N, H, W\[, 1\]\) or clips"):
         augment.RandomAffine()(np.zeros((2, SIDE, SIDE, 3)), rng())
     with pytest.raises(ValueError, match="augment='rotate' is not known"):
         augment.augmentation("rotate")
