@@ -108,4 +108,8 @@ def course_model(data=None, *, verbose=0):
     atomic.save_model(model, path)
     atomic.write_json(metrics_path, {k: v for k, v in result.metrics.items() if k != "confusion"})
     shutil.rmtree(run_dir, ignore_errors=True)  # the cached model replaces the run's checkpoints
-    return course_model(data)  # as every later call gets it: loaded from the cache
+    # Loaded from this very file, as every later call gets it -- not through course_model(data),
+    # which would compute the key again and, had the code changed meanwhile, discard this model.
+    model = keras.saving.load_model(path)
+    model.course_metrics = json.loads(metrics_path.read_text())
+    return model
