@@ -7,15 +7,17 @@ from pathlib import Path
 from .. import config
 from .errors import DataMissingError
 from .facedata import FaceData
+from .ckplus import ckplus_path
+from .casme2 import casme2_path
 from .fer2013 import HOW_TO_GET, fer2013_path, load_fer2013
+from .samm import samm_path
 
 
 def available(data_home=None) -> dict[str, Path | None]:
     """The real datasets the data home holds: ``{"fer2013": path or None, ...}``."""
     home = Path(data_home) if data_home is not None else config.data_home()
-    found = {"fer2013": fer2013_path(home)}
-    for name, candidates in {"ck+": ("CK+48", "ckplus", "ck+"), "casme2": ("CASME2", "casme2")}.items():
-        found[name] = next((home / c for c in candidates if (home / c).is_dir()), None)
+    found = {"fer2013": fer2013_path(home), "ck+": ckplus_path(home)}
+    found["casme2"], found["samm"] = casme2_path(home), samm_path(home)
     return found
 
 
