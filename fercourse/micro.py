@@ -136,17 +136,34 @@ def _pairs(frames, onset, apex):
     return frames[rows, onset], frames[rows, apex]
 
 
-def onset_apex_difference(frames, onset, apex) -> np.ndarray:
-    """Apex frame minus onset frame, in grey levels: ``(N, H, W, 1)`` float32 (-255..255)."""
+def _shrink(maps, size, scale_values):
+    """Maps ``(N, H, W, C)`` resized to ``size`` x ``size`` (area averaging); flow vectors shrink with them."""
+    if size is None:
+        return maps
+    import cv2
+
+    factor = size / maps.shape[2]
+    out = np.stack([cv2.resize(m, (size, size), interpolation=cv2.INTER_AREA).reshape(size, size, -1)
+                    for m in maps]) if len(maps) else np.zeros((0, size, size, maps.shape[-1]), np.float32)
+    return (out * factor if scale_values else out).astype(np.float32)
+
+
+def onset_apex_difference(frames, onset, apex, *, size: int | None = None) -> np.ndarray:
+    """Apex frame minus onset frame, in grey levels: ``(N, H, W, 1)`` float32 (-255..255).
+
+    ``size``: resize the difference to ``size`` x ``size`` (a small CNN learns faster from fewer pixels).
+    """
     first, peak = _pairs(frames, onset, apex)
-    return (peak.astype(np.float32) - first.astype(np.float32))[..., None]
+    return _shrink((peak.astype(np.float32) - first.astype(np.float32))[..., None], size, False)
 
 
-def onset_apex_flow(frames, onset, apex, *, levels: int = 3, window: int = 9, iterations: int = 3) -> np.ndarray:
+def onset_apex_flow(frames, onset, apex, *, levels: int = 3, window: int = 9, iterations: int = 3,
+                    size: int | None = None) -> np.ndarray:
     """Dense optical flow from the onset to the apex frame: ``(N, H, W, 2)`` float32 (x, y pixels).
 
     OpenCV's Farnebäck method, with a pyramid of ``levels``, an averaging ``window`` and
     ``iterations`` per level sized for 48x48 faces, where a micro-expression moves a pixel or two.
+    ``size``: resize the flow field to ``size`` x ``size``, its vectors scaled with it.
     """
     import cv2
 
@@ -155,4 +172,4 @@ def onset_apex_flow(frames, onset, apex, *, levels: int = 3, window: int = 9, it
     for i, (a, b) in enumerate(zip(first, peak)):
         out[i] = cv2.calcOpticalFlowFarneback(np.ascontiguousarray(a, np.uint8), np.ascontiguousarray(b, np.uint8),
                                               None, 0.5, levels, window, iterations, 5, 1.1, 0)
-    return out
+    return _shrink(out, size, True)

@@ -99,7 +99,7 @@ def expression_strength(features, *, contrast: int | None = None) -> np.ndarray:
     return np.linalg.norm(f - 0.5 * (f[:, before] + f[:, after]), axis=2)
 
 
-def spot(strength, fps, *, threshold: float = 0.3, micro_max_seconds: float = MICRO_MAX_SECONDS) -> Spotted:
+def spot(strength, fps, *, threshold: float = 0.15, micro_max_seconds: float = MICRO_MAX_SECONDS) -> Spotted:
     """Onset, apex, offset and micro/macro of each clip from its strength curve ``(N, T)``.
 
     The apex is the curve's highest frame.  Walking from the apex outwards, the onset (offset) is

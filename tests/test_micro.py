@@ -104,6 +104,9 @@ def test_onset_apex_difference_and_flow():
     flow = micro.onset_apex_flow(frames, [0, 0], [3, 3])
     assert flow.shape == (2, 32, 32, 2)
     assert flow[0, 12:18, 14:18, 0].mean() > 0.5 and np.abs(flow[1]).max() < 1e-3
+    small = micro.onset_apex_flow(frames, [0, 0], [3, 3], size=16)
+    assert small.shape == (2, 16, 16, 2) and small[0, 6:9, 7:9, 0].mean() > 0.25  # half the pixels, half the motion
+    assert micro.onset_apex_difference(frames, [0, 0], [3, 3], size=16).shape == (2, 16, 16, 1)
     with pytest.raises(ValueError, match="onset <= apex"):
         micro.onset_apex_difference(frames, [3, 3], [1, 1])
 

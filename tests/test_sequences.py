@@ -124,3 +124,12 @@ def test_interval_stretches_each_expression_to_the_same_length():
         s.interval(1)
     with pytest.raises(ValueError, match="context"):
         s.interval(5, context=-1)
+
+
+def test_interval_can_stop_at_the_apex():
+    s = _clips(n=2, t=10, onset=np.array([2, 1]), apex=np.array([4, 5]), offset=np.array([6, 8]))
+    r = s.interval(3, end="apex")
+    assert r.frames[0, :, 0, 0].tolist() == [20, 30, 40] and r.frames[1, :, 0, 0].tolist() == [10, 30, 50]
+    assert r.apex.tolist() == [2, 2] and r.offset.tolist() == [2, 2] and r.onset.tolist() == [0, 0]
+    with pytest.raises(ValueError, match="end"):
+        s.interval(3, end="middle")

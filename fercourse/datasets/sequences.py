@@ -247,21 +247,26 @@ class SequenceData:
             frames=frames, aus=aus, onset=map_index(self.onset, t, length), apex=map_index(self.apex, t, length),
             offset=map_index(self.offset, t, length), fps=float(fps) if fps.ndim == 0 else fps)
 
-    def interval(self, length: int, context: int = 0) -> "SequenceData":
-        """Each clip's expression alone -- onset..offset, widened by ``context`` frames each side
-        as far as the clip allows -- brought to ``length`` frames by temporal interpolation.
+    def interval(self, length: int, context: int = 0, end: str = "offset") -> "SequenceData":
+        """Each clip's expression alone -- onset..offset (or onset..apex, ``end="apex"``), widened by
+        ``context`` frames each side as far as the clip allows -- brought to ``length`` frames by
+        temporal interpolation.
 
         What a recogniser is given when the coders marked the interval (CASME II's readers do
         the same from the coding sheet).  Each clip is stretched by its own factor, so ``fps``
-        becomes one number per clip.
+        becomes one number per clip.  With ``end="apex"`` the clips stop at the apex (the last
+        frame), and the offset left in the data is the apex too.
         """
         if int(length) != length or length < 2:
             raise ValueError(f"length must be an integer >= 2; got {length!r}")
         if int(context) != context or context < 0:
             raise ValueError(f"context must be a whole number of frames >= 0; got {context!r}")
+        if end not in ("offset", "apex"):
+            raise ValueError(f"end must be 'offset' or 'apex'; got {end!r}")
         t = self.length
+        last = self.offset if end == "offset" else self.apex
         start = np.maximum(self.onset - context, 0)
-        stop = np.minimum(self.offset + context, t - 1)
+        stop = np.minimum(last + context, t - 1)
         frames, aus = [], []
         for i in range(len(self)):
             pos = np.linspace(start[i], stop[i], length)
@@ -278,7 +283,7 @@ class SequenceData:
             frames=np.stack(frames) if frames else np.zeros((0, length, *self.frames.shape[2:]), np.uint8),
             aus=np.stack(aus) if self.aus.ndim == 3 and aus else (
                 self.aus if self.aus.ndim == 2 else np.zeros((0, length, self.aus.shape[-1]), np.float32)),
-            onset=grid(self.onset), apex=grid(self.apex), offset=grid(self.offset), fps=fps)
+            onset=grid(self.onset), apex=grid(self.apex), offset=np.minimum(grid(last), length - 1), fps=fps)
 
     def describe(self) -> str:
         """Clips per class, micro and macro, and what the reader skipped or repaired."""

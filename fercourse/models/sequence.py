@@ -99,14 +99,17 @@ class OnsetRelative(layers.Layer):
 
 
 def temporal_head(length: int, feature_dim: int, num_classes: int, *, rnn: str = "lstm", units: int = 32,
-                  projection: int = 32, relative: bool = True, dropout: float = 0.3, stats=None,
-                  learning_rate: float = 3e-3, compile: bool = True) -> keras.Model:
+                  projection: int = 32, relative: bool = True, feature_dropout: float = 0.3, dropout: float = 0.3,
+                  stats=None, learning_rate: float = 3e-3, compile: bool = True) -> keras.Model:
     """An RNN over a clip's per-frame features: ``(N, T, D)`` -> class probabilities.
 
     Layers: standardise (with ``stats`` from :func:`feature_stats`), :class:`OnsetRelative`
-    (``relative``), a shared dense projection to ``projection`` units with ReLU
-    (``TimeDistributed``; it cuts the RNN's weights by the ratio ``D / projection``), an LSTM or
-    GRU of ``units`` that reads the frames in order and keeps its last state, dropout, softmax.
+    (``relative``), feature dropout (a share ``feature_dropout`` of the D features dropped in
+    *every* frame of a clip at once, ``SpatialDropout1D``: with a few hundred clips and 256
+    features the head must not lean on a handful of them), a shared dense projection to
+    ``projection`` units with ReLU (``TimeDistributed``; it cuts the RNN's weights by the ratio
+    ``D / projection``), an LSTM or GRU of ``units`` that reads the frames in order and keeps its
+    last state, dropout, softmax.
     """
     if rnn not in ("lstm", "gru"):
         raise ValueError(f"rnn must be 'lstm' or 'gru'; got {rnn!r}")
@@ -114,6 +117,8 @@ def temporal_head(length: int, feature_dim: int, num_classes: int, *, rnn: str =
     x = _standardise(inputs, stats)
     if relative:
         x = OnsetRelative(name="onset_relative")(x)
+    if feature_dropout:
+        x = layers.SpatialDropout1D(feature_dropout, name="feature_dropout")(x)
     if projection:
         x = layers.TimeDistributed(layers.Dense(projection, activation="relu"), name="projection")(x)
     x = (layers.LSTM if rnn == "lstm" else layers.GRU)(units, name=rnn)(x)
