@@ -171,7 +171,7 @@ def _course_model(args) -> int:
     from . import cached_model, config
     from .datasets import load_course_data
 
-    data = load_course_data(verbose=True)
+    data = load_course_data(dataset=args.dataset, verbose=True)
     path = cached_model.course_model_path(data)
     cached = path.is_file()
     t0 = time.perf_counter()
@@ -250,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = sub.add_parser("course-model", help="train (once) and cache the network chapters 5-9 share")
     model.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras's progress output")
+    model.add_argument("--dataset", choices=config.DATASET_CHOICES,
+                       help="the data to train on (default: FERCOURSE_DATASET, else auto: FER2013 when "
+                            "the data home holds it); chapter 7 reads its synthetic clips with the "
+                            "synthetic faces' model")
     model.set_defaults(func=_course_model)
 
     live = sub.add_parser("live", help="an emoji over each face of a video file or a camera, timed")

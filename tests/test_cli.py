@@ -67,3 +67,24 @@ def test_faces_crop_writes_the_crops_and_reports(tmp_path, capsys):
     assert sorted(p.name for p in dst.rglob("*") if p.is_file()) == ["a.png"]
     out = capsys.readouterr().out
     assert "1 face crop(s) from 1 of 2 image(s)" in out and "no face found in 1: blank.png" in out
+
+
+def test_course_model_trains_on_the_dataset_asked_for(monkeypatch, data_home, capsys):
+    from fercourse import cached_model
+
+    seen = []
+
+    class Model:
+        course_metrics = {}
+
+    def fake_course_model(data, verbose=0):
+        seen.append(data.name)
+        return Model()
+
+    # The training itself is tested in test_cached_model.py; here only the choice of data.
+    monkeypatch.setattr(cached_model, "course_model", fake_course_model)
+    assert cli.main(["course-model", "--dataset", "synthetic"]) == 0
+    assert seen == ["synthetic"]
+    assert "synthetic" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["course-model", "--dataset", "faces"])
