@@ -43,7 +43,7 @@ def child(args) -> dict:
     import cv2
 
     cv2.setNumThreads(args.child_cores)
-    from fercourse import live, models
+    from fercourse import live, live_scores, models, video
 
     model = live.load_model(args.model) if args.model else models.compact()
     rows = {}
@@ -52,8 +52,8 @@ def child(args) -> dict:
         # The same frames again with every stage timed in CPU time, which the other programs on a
         # shared machine move much less than wall time.
         cpu = live.LivePipeline(model, detect_every=every, smoothing=0.3, clock=time.process_time)
-        results = cpu.run(live.read_video(args.video))
-        rows[every]["cpu_stages"] = live.latency_summary(results, skip=args.warmup).round(3).to_dict()
+        results = cpu.run(video.read_video(args.video))
+        rows[every]["cpu_stages"] = live_scores.latency_summary(results, skip=args.warmup).round(3).to_dict()
     return rows
 
 
@@ -62,10 +62,10 @@ def wall_run(model, every, args) -> dict:
     import cv2
     import numpy as np
 
-    from fercourse import live
+    from fercourse import live, live_scores, video
 
     pipeline = live.LivePipeline(model, detect_every=every, smoothing=0.3, draw=True)
-    capture, fps, _ = live.open_video(args.video)
+    capture, fps, _ = video.open_video(args.video)
     decode, results, cpu = [], [], []
     while True:
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -78,7 +78,7 @@ def wall_run(model, every, args) -> dict:
         cpu.append(1000 * (time.process_time() - start_cpu))
         results[-1].image = None
     capture.release()
-    summary = live.latency_summary(results, skip=args.warmup)
+    summary = live_scores.latency_summary(results, skip=args.warmup)
     decode = np.asarray(decode[args.warmup:])
     totals = np.asarray([r.timings["total"] for r in results[args.warmup:]]) + decode
     found = np.mean([len(r.faces) == 1 for r in results[args.warmup:]])

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "config", "labels", "datasets", "facs", "render", "faces", "features",
     "models", "train", "evaluate", "plots", "exercises", "widgets", "cli", "transfer",
-    "emoji", "testvideo", "live",
+    "emoji", "testvideo", "live", "video", "live_scores",
     "multitask", "partial_labels", "compound",
     "atomic", "images", "face_jobs", "detector_eval", "augment", "sampling", "batches", "recipes",
     "au_units", "explain", "cached_model",

@@ -19,6 +19,11 @@ or muscle group.  This module holds
 
 Intensities are numbers in 0..1 (FACS's letter grades A..E map to about 0.2..1.0; see
 :data:`FACS_GRADES`).  Emotion names and their order come from :mod:`fercourse.labels`.
+
+Why one module of about 450 lines, above the package's ~400: half of it is the tables
+themselves, with their sources and notes, and every table and helper is keyed by the same AU
+numbers and emotion names; split, "the domain knowledge, stated once" would be stated in
+several places.
 """
 
 from __future__ import annotations

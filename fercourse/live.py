@@ -21,7 +21,15 @@ mememoji's end point was a webcam demo; this is the course's, measured.  One obj
 
 Every stage is timed on every frame (:attr:`FrameResult.timings`, milliseconds).
 :func:`process_video` runs a file through it (``fercourse live VIDEO --out annotated.mp4``),
-:func:`run_camera` a camera, in a window or in a notebook.
+:func:`run_camera` a camera, in a window or in a notebook.  Reading, writing and showing video
+is :mod:`fercourse.video`'s; measuring a run (accuracy against the test video, flicker,
+latency) is :mod:`fercourse.live_scores`'s.
+
+Why one module of about 620 lines, above the package's ~400: it is one idea, the pipeline.  Its
+stages (smoothing, the model's input checks, tracking, drawing) and the two loops that drive it
+(a file, a camera) are written against the same records, :class:`FaceRecord` and
+:class:`FrameResult`, and the same pipeline settings, and a reader follows a frame through them
+in order.  :func:`calibrate` and the smoothing helpers are what would move out first if it grew.
 """
 
 from __future__ import annotations
@@ -30,8 +38,6 @@ import contextlib
 import csv
 import io
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +46,13 @@ import cv2
 import numpy as np
 
 from . import atomic, emoji, faces
-from .testvideo import check_writable, match_boxes, video_writer
 from .labels import EMOTIONS, EMOTIONS_MERGED, EMOTIONS_WITH_CONTEMPT
+from .live_scores import latency_summary, match_boxes
+from .video import (FrameWindow, NotebookViewer, capture_frames, check_writable, open_camera, open_video,
+                    video_writer)
 
 __all__ = ["STAGES", "FaceRecord", "FrameResult", "LivePipeline", "ema", "smooth_sequence", "resmooth", "calibrate",
-           "model_input", "load_model", "default_class_names", "timing_table", "latency_summary",
-           "open_video", "read_video", "process_video", "run_camera", "open_camera", "gui_available", "annotate",
+           "model_input", "load_model", "default_class_names", "process_video", "run_camera", "annotate",
            "VideoSummary", "results_csv"]
 
 STAGES = ("grey", "detect", "track", "crop", "model", "smooth", "draw")
@@ -452,88 +459,7 @@ def annotate(frame, records, class_names) -> np.ndarray:
     return image
 
 
-# --------------------------------------------------------------------------- timings
-
-def timing_table(results):
-    """Per-frame stage timings as a DataFrame (one row per frame, one column per stage + total, ms)."""
-    import pandas as pd
-
-    rows = [r.timings for r in results]
-    table = pd.DataFrame(rows, columns=[*STAGES, "total"])
-    table.insert(0, "detected", [r.detected for r in results])
-    table.insert(1, "faces", [len(r.faces) for r in results])
-    return table
-
-
-def latency_summary(results, *, skip: int = 0):
-    """Mean, median (p50) and 95th percentile per stage and in total, in ms, and the frame rate.
-
-    Returns a DataFrame with rows ``mean, p50, p95, share`` (share of the mean total) and
-    columns the stages + ``total``; ``fps`` (1000 / mean total) is in ``table.attrs["fps"]``.
-    The first ``skip`` frames are left out (warm-up).
-    """
-    import pandas as pd
-
-    table = timing_table(results[skip:])[[*STAGES, "total"]]
-    if table.empty:
-        raise ValueError("no frames to summarise")
-    summary = pd.DataFrame({"mean": table.mean(), "p50": table.median(), "p95": table.quantile(0.95)}).T
-    summary.loc["share"] = summary.loc["mean"] / summary.loc["mean", "total"]
-    summary.attrs["fps"] = 1000.0 / summary.loc["mean", "total"]
-    summary.attrs["frames"] = len(table)
-    return summary
-
-
 # --------------------------------------------------------------------------- video files
-
-def open_video(path):
-    """Open a video file: ``(capture, fps, frame_count)``, with errors that name the file.
-
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file OpenCV cannot
-    read as video, or one without a single frame.  ``frame_count`` is OpenCV's estimate (0
-    when unknown); the capture is positioned at the first frame.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"video file {path} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not a video file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"video file {path} is empty (0 bytes)")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise ValueError(f"{path} is not a video OpenCV can read")
-    ok = capture.grab()
-    if not ok:
-        capture.release()
-        raise ValueError(f"{path} holds no frame OpenCV can decode (an empty or damaged video)")
-    capture.release()
-    capture = cv2.VideoCapture(str(path))   # reopened rather than rewound: seeking is unreliable in some codecs
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    return capture, (fps if fps and fps > 0 and math.isfinite(fps) else 30.0), max(count, 0)
-
-
-def read_video(path):
-    """Yield ``(timestamp_seconds, RGB frame)`` for every frame of a video file (checked at once)."""
-    capture, fps, _ = open_video(path)
-    return _frames(capture, fps)
-
-
-def _frames(capture, fps):
-    """Yield ``(timestamp, RGB frame)`` from an open capture until it ends; releases it."""
-    index = 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield index / fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            index += 1
-    finally:
-        capture.release()
-
 
 @dataclass
 class VideoSummary:
@@ -575,7 +501,7 @@ def process_video(pipeline: LivePipeline, source, *, out=None, csv_path=None, pr
                   max_frames: int | None = None) -> VideoSummary:
     """Run a video file through ``pipeline``; write the annotated video and/or the predictions.
 
-    ``out``: the annotated video (``.mp4``; see :func:`fercourse.testvideo.video_writer` for
+    ``out``: the annotated video (``.mp4``; see :func:`fercourse.video.video_writer` for
     the codec and its fall-back).  ``csv_path``: one row per face and frame -- ``frame, time,
     face_id, x, y, w, h, detected, label`` and one ``p_<class>`` column per class (the smoothed
     probabilities shown); frames without a face have no row.  Both files appear whole or not at
@@ -604,7 +530,7 @@ def process_video(pipeline: LivePipeline, source, *, out=None, csv_path=None, pr
             handle = stack.enter_context(open(tmp, "w", newline="", encoding="utf-8"))
             table = csv.writer(handle)
             table.writerow(_csv_header(pipeline.class_names))
-        frames = _frames(capture, fps)
+        frames = capture_frames(capture, fps)
         if progress:
             from tqdm.auto import tqdm
 
@@ -627,97 +553,7 @@ def process_video(pipeline: LivePipeline, source, *, out=None, csv_path=None, pr
                         latency_summary(results, skip=min(3, len(results) - 1)))
 
 
-# --------------------------------------------------------------------------- cameras and windows
-
-def open_camera(index: int = 0):
-    """Open camera ``index`` with OpenCV; a clear error when there is none at that index."""
-    if int(index) != index or index < 0:
-        raise ValueError(f"camera index {index!r} must be a non-negative integer")
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our error says it better
-    try:
-        capture = cv2.VideoCapture(int(index))
-        ok = capture.isOpened() and capture.grab()
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-    if not ok:
-        capture.release()
-        where = f" (/dev/video{index} does not exist)" if sys.platform.startswith("linux") and not \
-            Path(f"/dev/video{index}").exists() else ""
-        raise ValueError(f"no camera at index {index}{where}: OpenCV could not open it or read a frame; "
-                         "check that a camera is connected and not used by another program, or try another "
-                         "--camera index")
-    return capture
-
-
-def gui_available() -> bool:
-    """Whether this OpenCV can open windows (``opencv-python-headless`` cannot)."""
-    info = cv2.getBuildInformation()
-    for line in info.splitlines():
-        if line.strip().startswith("GUI:"):
-            return line.split(":", 1)[1].strip().upper() != "NONE"
-    return False
-
-
-class _Window:
-    """A window showing frames: OpenCV's when it has a GUI, else matplotlib's interactive one."""
-
-    def __init__(self, title: str):
-        self.title = title
-        self.kind = None
-        if gui_available() and (not sys.platform.startswith("linux") or os.environ.get("DISPLAY")
-                                or os.environ.get("WAYLAND_DISPLAY")):
-            cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
-            self.kind = "opencv"
-            return
-        import matplotlib
-
-        backend = matplotlib.get_backend().lower()
-        interactive = backend not in ("agg", "pdf", "ps", "svg", "cairo", "template") and "inline" not in backend
-        display = not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-        if not (interactive and display):
-            raise ValueError(
-                "no display to show the camera in: this OpenCV has no windows (opencv-python-headless) and "
-                f"matplotlib's backend is {matplotlib.get_backend()!r}"
-                + ("" if display else " with no DISPLAY set") +
-                ". Run it on a desktop, install opencv-python for OpenCV's windows, or record instead: "
-                "fercourse live --camera 0 --out camera.mp4 --seconds 10")
-        import matplotlib.pyplot as plt
-
-        self._plt = plt
-        self.fig, ax = plt.subplots()
-        ax.axis("off")
-        self._im = None
-        self._ax = ax
-        self._quit = False
-        self.fig.canvas.mpl_connect("key_press_event", self._key)
-        self.fig.canvas.mpl_connect("close_event", lambda event: setattr(self, "_quit", True))
-        self.kind = "matplotlib"
-
-    def _key(self, event):
-        if event.key in ("q", "escape"):
-            self._quit = True
-
-    def show(self, rgb) -> bool:
-        """Show a frame; False once the user has pressed q (or closed the window)."""
-        if self.kind == "opencv":
-            cv2.imshow(self.title, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-            return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
-        if self._im is None:
-            self._im = self._ax.imshow(rgb)
-            self._plt.show(block=False)
-        else:
-            self._im.set_data(rgb)
-        self.fig.canvas.draw_idle()
-        self.fig.canvas.flush_events()
-        return not self._quit
-
-    def close(self):
-        if self.kind == "opencv":
-            cv2.destroyWindow(self.title)
-        elif self.kind == "matplotlib":
-            self._plt.close(self.fig)
-
+# --------------------------------------------------------------------------- cameras
 
 def _draw_fps(image, fps: float, latency_ms: float):
     emoji.draw_label(image, f"{fps:4.1f} fps  {latency_ms:4.1f} ms", (8, 22), scale=0.6)
@@ -740,9 +576,9 @@ def run_camera(pipeline: LivePipeline, index: int = 0, *, out=None, seconds: flo
     results = []
     try:
         if show is True:
-            window = _Window(f"fercourse live (camera {index}) - q quits")
+            window = FrameWindow(f"fercourse live (camera {index}) - q quits")
         elif show == "notebook":
-            viewer = _NotebookViewer()
+            viewer = NotebookViewer()
         elif show is not False:
             raise ValueError(f"show={show!r}: True, 'notebook' or False")
         fps_cam = capture.get(cv2.CAP_PROP_FPS)
@@ -778,27 +614,6 @@ def run_camera(pipeline: LivePipeline, index: int = 0, *, out=None, seconds: flo
         if window is not None:
             window.close()
     return results
-
-
-class _NotebookViewer:
-    """An image in a Jupyter notebook, updated in place (ipywidgets).
-
-    A button would not do to stop it: a notebook handles widget clicks only once the running
-    cell ends.  The kernel's interrupt (the stop button, or ``seconds``) ends the loop instead.
-    """
-
-    def __init__(self):
-        import ipywidgets as widgets
-        from IPython.display import display
-
-        self.image = widgets.Image(format="jpeg")
-        display(self.image)
-
-    def show(self, rgb) -> bool:
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
-        if ok:
-            self.image.value = data.tobytes()
-        return True
 
 
 def results_csv(results, class_names) -> str:

@@ -32,6 +32,12 @@ the terms together; :class:`fercourse.models.FaceBehaviorNet` calls it as its lo
 sum of the three tasks' scores -- :func:`scores`.
 
 The losses use Keras 3 ops only, so they run on the TensorFlow and JAX backends alike.
+
+Why one module of about 450 lines, above the package's ~400: the masked losses, the two
+couplings and the scores read the same task names, masks and emotion -> AU matrix, and the loss
+a network trains on (:func:`multitask_loss`) is the sum of the terms defined here.  The NumPy
+metrics at the end (:func:`ccc`, :func:`au_f1`, :func:`scores`) are what would move out first
+if it grew.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ nobody wrote down what each face was doing.  This module films synthetic faces i
 (:func:`fercourse.render.render_face`) and keeps the script: where each face is, which
 expression it shows and when it changes, frame by frame.  With it the live pipeline's
 per-frame accuracy, identity switches, flicker and latency can be *measured*
-(:func:`score_run`).
+(:func:`fercourse.live_scores.score_run`).
 
 The default scene, :func:`make_test_video`: a first face drifts, grows and shrinks, turns
 its head (yaw) and tilts it (roll), going through the expressions on a fixed schedule; a
@@ -14,28 +14,28 @@ schedule of its own and walks out again.  Expressions change over a short transi
 which the action units blend from one prototype to the next (the label switches half-way).
 
 Frames are RGB uint8, drawn on demand (:meth:`TestVideo.frame`), so a long video costs
-no memory; :meth:`TestVideo.write` films it to a file with OpenCV (:func:`video_writer`
-says which codec it used, and falls back when one is missing).
+no memory; :meth:`TestVideo.write` films it to a file with OpenCV
+(:func:`fercourse.video.video_writer` says which codec it used, and falls back when one is
+missing).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from . import atomic, facs, render
+from . import facs, render
 from .labels import EMOTIONS
+from .video import video_writer
+# fercourse/cli.py imports these two from here, where they lived first; they live in video.py.
+from .video import CODECS, check_writable  # noqa: F401
 
-__all__ = ["Actor", "TestVideo", "make_test_video", "video_writer", "VideoSink", "CODECS",
-           "truth_box", "match_boxes", "score_run", "flicker", "labelled_crops", "check_writable"]
+__all__ = ["Actor", "TestVideo", "make_test_video", "truth_box"]
 
 BOX_PER_FACE_WIDTH = 1.2
 """Side of a ground-truth box over the face's width (ear to ear at the cheeks): the square a
@@ -337,279 +337,3 @@ def make_test_video(seconds: float = 12.0, *, fps: float = 15.0, size=(640, 480)
                             enter=enter, leave=leave, transition=transition, tint=(0.92, 0.78, 0.64)))
     return TestVideo(width, height, float(fps), n_frames, actors, _backdrop(width, height, rng),
                      seed=seed, noise=noise)
-
-
-# --------------------------------------------------------------------------- writing video files
-
-CODECS = {".mp4": ("mp4v", "avc1"), ".m4v": ("mp4v", "avc1"), ".mov": ("mp4v", "avc1"),
-          ".avi": ("MJPG", "XVID")}
-"""FourCC codes tried, in order, for each file type.  ``mp4v`` (MPEG-4 part 2) ships with the
-OpenCV wheels' FFmpeg; ``avc1`` (H.264) only where OpenCV was built with an H.264 encoder;
-Motion-JPEG in ``.avi`` works in every OpenCV build, and is the fall-back."""
-
-
-class VideoSink:
-    """An open video file being written (made by :func:`video_writer`): ``sink.write(rgb)``.
-
-    ``path`` is the file that will appear, ``codec`` the FourCC in use, ``frames`` how many
-    were written so far.
-    """
-
-    def __init__(self, writer, path: Path, codec: str, size):
-        self._writer, self.path, self.codec, self.size, self.frames = writer, path, codec, size, 0
-
-    def write(self, frame) -> None:
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.shape[:2] != (self.size[1], self.size[0]):
-            raise ValueError(f"frame {self.frames} is {frame.dtype} {frame.shape}; this video takes "
-                             f"uint8 frames of {self.size[1]}x{self.size[0]} (height x width)")
-        if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        else:
-            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)   # OpenCV writes BGR
-        self._writer.write(frame)
-        self.frames += 1
-
-
-def check_writable(path) -> None:
-    """Raise ``ValueError`` unless a file can be written at ``path`` (checked before any work)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"output {path} is a folder; give a file name such as {path / 'annotated.mp4'}")
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write {path}: {folder} is not a folder this user may write to")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ValueError(f"cannot write {path}: the file exists and is read-only")
-
-
-@contextlib.contextmanager
-def video_writer(path, fps: float, size, *, codecs=None):
-    """Write a video atomically: ``with video_writer("out.mp4", 15, (640, 480)) as sink: sink.write(rgb)``.
-
-    Tries the codecs of :data:`CODECS` for the file's type; when none opens for ``.mp4`` the
-    video is written as Motion-JPEG to the same name with ``.avi`` (``sink.path`` says so).
-    The frames go to a temporary file beside the target, renamed into place when the block
-    ends without error; on an error nothing is left behind.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in CODECS:
-        raise ValueError(f"cannot write video {path}: unknown type {suffix or '(no suffix)'!r}; "
-                         f"use one of {', '.join(CODECS)}")
-    if not fps > 0:
-        raise ValueError(f"fps={fps!r} must be positive")
-    width, height = (int(v) for v in size)
-    check_writable(path)
-    attempts = [(path, c) for c in (codecs or CODECS[suffix])]
-    if suffix != ".avi":
-        attempts += [(path.with_suffix(".avi"), c) for c in CODECS[".avi"]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tried = []
-    for target, codec in attempts:
-        if _codec_opens(target, codec, fps, (width, height)):
-            break
-        tried.append(codec)
-    else:
-        raise ValueError(f"OpenCV could not open a video writer for {path} with any of the codecs "
-                         f"{', '.join(tried)}")
-    with atomic.replacing(target) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*codec), float(fps), (width, height))
-        if not writer.isOpened():
-            raise ValueError(f"OpenCV could not open a {codec} video writer for {target}")
-        sink = VideoSink(writer, target, codec, (width, height))
-        try:
-            yield sink
-        finally:
-            writer.release()
-        if sink.frames == 0:
-            raise ValueError(f"no frames to write to {target}")
-
-
-def _codec_opens(target: Path, codec: str, fps, size) -> bool:
-    """Whether OpenCV opens a ``codec`` writer for a file like ``target`` (tried on a scratch file)."""
-    probe = target.with_name(f".{target.stem}{atomic.TMP_MARK}-probe-{os.getpid()}{target.suffix}")
-    try:
-        writer = cv2.VideoWriter(str(probe), cv2.VideoWriter_fourcc(*codec), float(fps), size)
-        ok = writer.isOpened()
-        writer.release()
-    finally:
-        probe.unlink(missing_ok=True)
-    return ok
-
-
-# --------------------------------------------------------------------------- scoring a run
-
-def _iou_matrix(a, b) -> np.ndarray:
-    a = np.asarray(a, float).reshape(-1, 4)
-    b = np.asarray(b, float).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
-                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
-                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    union = a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
-def match_boxes(a, b, min_iou: float = 0.3) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` of boxes ``a[i]``, ``b[j]`` matched greedily by intersection over union.
-
-    The pair with the largest overlap is taken first, then the next among the boxes left,
-    down to ``min_iou``.  Used both to follow faces from frame to frame and to score them.
-    """
-    iou = _iou_matrix(a, b)
-    pairs = []
-    if iou.size == 0:
-        return pairs
-    iou = iou.copy()
-    while True:
-        i, j = np.unravel_index(np.argmax(iou), iou.shape)
-        if iou[i, j] < min_iou:
-            return pairs
-        pairs.append((int(i), int(j)))
-        iou[i, :] = -1.0
-        iou[:, j] = -1.0
-
-
-def _class_of(emotion: str, class_names) -> str:
-    """The model class a true expression counts as: itself, or angry for disgust in 6 classes."""
-    if emotion in class_names:
-        return emotion
-    if emotion == "disgust" and "angry" in class_names:
-        return "angry"
-    raise ValueError(f"the video shows {emotion!r}, which is not among the model's classes "
-                     f"{', '.join(class_names)}")
-
-
-def score_run(results, video: TestVideo, class_names, *, min_iou: float = 0.3, min_inside: float = 0.9,
-              use: str = "shown") -> dict:
-    """Score a live run on a test video against its ground truth.
-
-    Parameters
-    ----------
-    results : the :class:`fercourse.live.FrameResult` of each frame, in order (frame ``i`` of
-        the list is frame ``i`` of the video).
-    video : the :class:`TestVideo` that was played.
-    class_names : the model's classes, in its output order.
-    min_iou : a box found counts as a true face when it overlaps one with at least this IoU.
-    min_inside : faces with less of their box in the frame (walking in or out) are left out
-        of recall and accuracy.
-    use : ``"shown"`` scores the smoothed label the pipeline draws, ``"raw"`` the model's
-        own argmax on that frame.
-
-    Returns
-    -------
-    dict with ``matches`` (a DataFrame, one row per true face and frame: ``frame``,
-    ``time``, ``face_id``, ``track_id`` (-1 when missed), ``true``, ``predicted``,
-    ``transition``, ``inside``, ``correct``) and the figures: ``recall`` (true faces found),
-    ``false_boxes`` (boxes on no face, per frame), ``id_switches``, ``accuracy`` (faces found,
-    outside transitions), ``accuracy_all`` (every true face outside transitions; missed
-    faces count as wrong), ``flicker`` (changes of the label shown per second and face) and
-    ``true_changes`` (changes of the true label per second and face, the flicker a perfect
-    pipeline would have).
-    """
-    import pandas as pd
-
-    if use not in ("shown", "raw"):
-        raise ValueError(f"use={use!r}: 'shown' or 'raw'")
-    results = list(results)
-    if len(results) > video.n_frames:
-        raise ValueError(f"{len(results)} results for a video of {video.n_frames} frames")
-    names = tuple(class_names)
-    truth = video.truth
-    by_frame = {i: g for i, g in truth.groupby("frame")}
-    rows, false_boxes = [], 0
-    for i, result in enumerate(results):
-        gt = by_frame.get(i)
-        records = result.faces
-        found = [r.box for r in records]
-        gt_boxes = gt[["x", "y", "w", "h"]].to_numpy() if gt is not None else np.zeros((0, 4))
-        pairs = dict(match_boxes(gt_boxes, found, min_iou))
-        false_boxes += len(found) - len(pairs)
-        if gt is None:
-            continue
-        for k, row in enumerate(gt.itertuples(index=False)):
-            j = pairs.get(k)
-            record = records[j] if j is not None else None
-            if record is None:
-                predicted, track = None, -1
-            else:
-                probs = record.probs if use == "shown" else record.raw
-                predicted, track = names[int(np.argmax(probs))], record.face_id
-            true = _class_of(row.emotion, names)
-            rows.append(dict(frame=i, time=row.time, face_id=row.face_id, track_id=track, true=true,
-                             predicted=predicted, transition=bool(row.transition), inside=row.inside,
-                             correct=predicted == true))
-    matches = pd.DataFrame(rows, columns=["frame", "time", "face_id", "track_id", "true", "predicted",
-                                          "transition", "inside", "correct"])
-    whole = matches[matches.inside >= min_inside]
-    found = whole[whole.track_id >= 0]
-    steady = ~whole.transition
-    switches = 0
-    for _, g in matches[matches.track_id >= 0].groupby("face_id"):
-        switches += int((g.track_id.to_numpy()[1:] != g.track_id.to_numpy()[:-1]).sum())
-    return {
-        "matches": matches,
-        "frames": len(results),
-        "recall": float(len(found) / len(whole)) if len(whole) else float("nan"),
-        "false_boxes": false_boxes / max(1, len(results)),
-        "id_switches": switches,
-        "accuracy": float(found[~found.transition].correct.mean()) if len(found) else float("nan"),
-        "accuracy_all": float(whole[steady].correct.mean()) if steady.any() else float("nan"),
-        "flicker": flicker(results, video.fps, use=use, class_names=names),
-        "true_changes": _changes_per_second(truth, video.fps),
-    }
-
-
-def labelled_crops(results, video: TestVideo, class_names, *, min_iou: float = 0.3):
-    """The crops a live run fed its model, with their true labels: ``(crops, labels, face_ids)``.
-
-    Only faces found and outside transitions are kept (a face half-way between two
-    expressions has no single label).  This is what calibrating on a filmed script needs
-    (:func:`fercourse.live.calibrate`).
-    """
-    names = tuple(class_names)
-    matches = score_run(results, video, names, min_iou=min_iou)["matches"]
-    kept = matches[(matches.track_id >= 0) & ~matches.transition]
-    crops, labels, ids = [], [], []
-    for row in kept.itertuples():
-        record = next(r for r in results[row.frame].faces if r.face_id == row.track_id)
-        if record.crop is None:
-            raise ValueError(f"the results of frame {row.frame} hold no crops")
-        crops.append(record.crop)
-        labels.append(names.index(row.true))
-        ids.append(row.face_id)
-    if not crops:
-        raise ValueError("no face of the video was found outside a transition: nothing to calibrate on")
-    return np.stack(crops), np.asarray(labels), np.asarray(ids)
-
-
-def _changes_per_second(truth, fps) -> float:
-    changes, seconds = 0, 0.0
-    for _, g in truth.groupby("face_id"):
-        labels = g.sort_values("frame").emotion.to_numpy()
-        changes += int((labels[1:] != labels[:-1]).sum())
-        seconds += len(g) / fps
-    return changes / seconds if seconds else float("nan")
-
-
-def flicker(results, fps: float, *, use: str = "shown", class_names=None) -> float:
-    """Changes of the label shown over a face, per second of that face on screen.
-
-    Each track (face id) is followed through the frames; every frame where its label differs
-    from its label on the previous frame it was seen is one change.  The sum over tracks is
-    divided by the seconds the tracks were on screen (frames seen / ``fps``).
-    """
-    last, changes, frames = {}, 0, 0
-    for result in results:
-        for record in result.faces:
-            probs = record.probs if use == "shown" else record.raw
-            label = int(np.argmax(probs))
-            if record.face_id in last and last[record.face_id] != label:
-                changes += 1
-            last[record.face_id] = label
-            frames += 1
-    return changes / (frames / fps) if frames else float("nan")

@@ -20,6 +20,12 @@ epoch checkpoint (weights and optimiser state, with the previous epoch's as a fa
 ``ModelCheckpoint`` and ``CSVLogger`` are not used: their state (the best value, the epochs
 waited, the rows written) starts again from nothing when a run resumes, and they write files in
 place, not atomically.  :class:`_RunLog` does their work from the history on disk instead.
+
+Why one module of about 570 lines, above the package's ~400: everything in it serves
+:func:`fit` alone -- checking and conforming the data, the warm-up/cosine schedule, the run
+folder and its resume bookkeeping (:class:`_RunLog`) -- and a resumed run ends with the same
+weights only while these parts agree, so they are read and changed together.  Augmentation,
+batches, sampling and the recipes, which other code uses too, already live apart.
 """
 
 from __future__ import annotations

@@ -18,6 +18,13 @@ the network's features.  This module holds the tools for both, each written once
   returning per-fold and pooled figures (:class:`CVResult`).
 
 Every network is trained by :func:`fercourse.train.fit`, the course's one training loop.
+
+Why one module of about 640 lines, above the package's ~400: it is one idea, reusing a trained
+network, and the methods a learning curve compares are thin wrappers over the functions above
+them (:class:`FrozenTrunk` over :func:`frozen_trunk`, :class:`LinearProbe` over
+:func:`linear_probe`...), run by :func:`cross_validate`; apart, a method and what it wraps would
+sit in two files.  The probes (:func:`linear_probe`, :func:`au_probes`, :func:`head_from_probe`)
+are what would move out first if it grew.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The live pipeline, its emoji, the test video with ground truth, and `fercourse live`."""
+"""The live pipeline, its emoji, the test video with ground truth, and `fercourse live`.
+
+Video I/O is tested in test_video.py, scoring a run in test_live_scores.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from fercourse import cli, emoji, live, testvideo
+from fercourse import cli, emoji, live, live_scores, testvideo
 from fercourse.labels import EMOTIONS, EMOTIONS_WITH_CONTEMPT
 
 
@@ -203,106 +205,13 @@ def test_written_video_is_readable_with_every_frame(video, video_file):
     assert leftovers(video_file.parent) == []
 
 
-def test_video_writer_falls_back_to_motion_jpeg(tmp_path):
-    with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48), codecs=("QQQQ",)) as sink:
-        for _ in range(3):
-            sink.write(np.zeros((48, 64, 3), np.uint8))
-    assert sink.path == tmp_path / "clip.avi" and sink.codec == "MJPG"
-    assert count_frames(sink.path) == 3 and not (tmp_path / "clip.mp4").exists()
-
-
-def test_video_writer_leaves_nothing_on_error(tmp_path):
-    with pytest.raises(RuntimeError):
-        with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48)) as sink:
-            sink.write(np.zeros((48, 64, 3), np.uint8))
-            raise RuntimeError("killed")
-    assert list(tmp_path.iterdir()) == []
-    with pytest.raises(ValueError, match="no frames"):
-        with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48)):
-            pass
-    assert list(tmp_path.iterdir()) == []
-    with pytest.raises(ValueError, match="64x48|48x64"):
-        with testvideo.video_writer(tmp_path / "clip.mp4", 10, (64, 48)) as sink:
-            sink.write(np.zeros((10, 10, 3), np.uint8))
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("name", ["clip.txt", "clip"])
-def test_video_writer_refuses_unknown_types(tmp_path, name):
-    with pytest.raises(ValueError, match="unknown type"):
-        with testvideo.video_writer(tmp_path / name, 10, (64, 48)):
-            pass
-
-
-def test_match_boxes_pairs_by_overlap():
-    a = [[0, 0, 10, 10], [100, 100, 10, 10]]
-    b = [[101, 99, 10, 10], [50, 50, 5, 5], [1, 1, 10, 10]]
-    assert sorted(testvideo.match_boxes(a, b, 0.3)) == [(0, 2), (1, 0)]
-    assert testvideo.match_boxes(a, [], 0.3) == []
-
-
-# --------------------------------------------------------------------------- scoring
-
-def perfect_results(video, wrong_face=None, drop_face=None):
-    """FrameResults that say exactly what the script says (one face made wrong or missing)."""
-    results = []
-    for i in range(len(video)):
-        records = []
-        for row in video.truth[video.truth.frame == i].itertuples():
-            if row.face_id == drop_face:
-                continue
-            label = EMOTIONS.index(row.emotion)
-            if row.face_id == wrong_face:
-                label = (label + 1) % len(EMOTIONS)
-            probs = np.eye(len(EMOTIONS))[label]
-            records.append(live.FaceRecord(row.face_id, (row.x, row.y, row.w, row.h), probs, probs,
-                                           EMOTIONS[label], True))
-        results.append(live.FrameResult(i, i / video.fps, records, {}, True))
-    return results
-
-
-def test_a_perfect_run_scores_perfectly(video):
-    score = testvideo.score_run(perfect_results(video), video, EMOTIONS)
-    assert score["recall"] == 1.0 and score["accuracy"] == 1.0 and score["accuracy_all"] == 1.0
-    assert score["id_switches"] == 0 and score["false_boxes"] == 0
-    assert score["flicker"] == pytest.approx(score["true_changes"]) and score["true_changes"] > 0
-
-
-def test_wrong_and_missing_faces_cost_accuracy(video):
-    wrong = testvideo.score_run(perfect_results(video, wrong_face=1), video, EMOTIONS)
-    missing = testvideo.score_run(perfect_results(video, drop_face=1), video, EMOTIONS)
-    share = (video.truth.face_id == 1).mean()
-    assert 0 < wrong["accuracy"] < 1 and wrong["recall"] == 1.0
-    assert missing["accuracy"] == 1.0 and missing["accuracy_all"] < 1 and missing["recall"] < 1
-    assert 1 - missing["accuracy_all"] == pytest.approx(share, abs=0.2)
-
-
-def test_disgust_counts_as_anger_for_six_classes(video):
-    from fercourse.labels import EMOTIONS_MERGED
-
-    assert testvideo._class_of("disgust", EMOTIONS_MERGED) == "angry"
-    with pytest.raises(ValueError, match="not among the model's classes"):
-        testvideo._class_of("fear", ("happy", "sad"))
-
-
-def test_flicker_counts_label_changes_per_second():
-    def result(i, labels):
-        recs = [live.FaceRecord(k, (0, 0, 1, 1), np.eye(3)[lab], np.eye(3)[lab], "", True) for k, lab in labels]
-        return live.FrameResult(i, i / 10, recs, {}, True)
-
-    # face 0 changes twice in 4 frames, face 1 never in 4 frames: 2 changes over 0.8 s
-    run = [result(0, [(0, 0), (1, 2)]), result(1, [(0, 1), (1, 2)]), result(2, [(0, 1), (1, 2)]),
-           result(3, [(0, 0), (1, 2)])]
-    assert testvideo.flicker(run, fps=10) == pytest.approx(2 / 0.8)
-
-
 # --------------------------------------------------------------------------- the pipeline
 
 def test_pipeline_finds_follows_and_times_the_faces(model, video):
     pipeline = live.LivePipeline(model, detect_every=3, smoothing=0.3, fps=video.fps)
     results = pipeline.run(video.frames(), keep_images=True)
     assert len(results) == len(video)
-    score = testvideo.score_run(results, video, pipeline.class_names)
+    score = live_scores.score_run(results, video, pipeline.class_names)
     assert score["recall"] >= 0.8 and score["false_boxes"] <= 0.2 and score["id_switches"] <= 1
     assert [r.detected for r in results] == [i % 3 == 0 for i in range(len(video))]
     for r in results:
@@ -315,13 +224,13 @@ def test_pipeline_finds_follows_and_times_the_faces(model, video):
             assert face.label == EMOTIONS[int(np.argmax(face.probs))]
     carried = [f for r in results for f in r.faces if not f.detected]
     assert carried, "between detections the boxes should be carried"
-    table = live.latency_summary(results)
+    table = live_scores.latency_summary(results)
     assert table.loc["share", "total"] == pytest.approx(1.0) and table.attrs["fps"] > 0
 
 
 def test_carried_boxes_follow_a_moving_face(model, video):
     results = live.LivePipeline(model, detect_every=5, draw=False).run(video.frames(0, 10))
-    score = testvideo.score_run(results, video, EMOTIONS)
+    score = live_scores.score_run(results, video, EMOTIONS)
     first = score["matches"][score["matches"].face_id == 0]
     assert (first.track_id >= 0).all(), "the first face was lost between detections"
 
@@ -388,18 +297,15 @@ def test_process_video_leaves_nothing_half_written(model, video_file, tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unreadable_and_empty_videos_are_named(model, tmp_path):
+def test_unreadable_videos_are_named(model, tmp_path):
+    # every way a file can fail to be a video is tested on video.open_video (test_video.py)
     pipeline = live.LivePipeline(model)
     with pytest.raises(FileNotFoundError, match="missing.mp4"):
         live.process_video(pipeline, tmp_path / "missing.mp4")
-    (tmp_path / "empty.mp4").write_bytes(b"")
-    with pytest.raises(ValueError, match="empty"):
-        live.process_video(pipeline, tmp_path / "empty.mp4")
     (tmp_path / "text.mp4").write_text("not a video at all\n" * 50)
     with pytest.raises(ValueError, match="text.mp4"):
-        live.process_video(pipeline, tmp_path / "text.mp4")
-    with pytest.raises(ValueError, match="folder"):
-        live.process_video(pipeline, tmp_path)
+        live.process_video(pipeline, tmp_path / "text.mp4", out=tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == [tmp_path / "text.mp4"], "a failed run left a file"
 
 
 def test_camera_loop_records_a_stream(model, video, tmp_path, monkeypatch):
@@ -421,20 +327,6 @@ def test_camera_loop_records_a_stream(model, video, tmp_path, monkeypatch):
     assert len(results) == 6 and count_frames(tmp_path / "cam.mp4") == 6
     with pytest.raises(ValueError, match="unseen"):
         live.run_camera(live.LivePipeline(model), 0, show=False)
-
-
-def test_missing_camera_is_a_clear_error():
-    with pytest.raises(ValueError, match="no camera at index 57"):
-        live.open_camera(57)
-
-
-def test_no_display_is_a_clear_error(monkeypatch):
-    import matplotlib
-
-    monkeypatch.setattr(live, "gui_available", lambda: False)
-    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
-    with pytest.raises(ValueError, match="no display"):
-        live._Window("test")
 
 
 # --------------------------------------------------------------------------- the command
@@ -485,20 +377,9 @@ def test_resmooth_equals_running_with_that_constant(model, video):
         live.resmooth(raw, -1)
 
 
-def test_labelled_crops_pair_crops_with_the_script(model, video):
-    results = live.LivePipeline(model, detect_every=1, draw=False).run(video.frames())
-    crops, labels, ids = testvideo.labelled_crops(results, video, EMOTIONS)
-    assert crops.shape[1:] == (48, 48) and len(crops) == len(labels) == len(ids)
-    truth = video.truth[~video.truth.transition]
-    assert set(labels) <= {EMOTIONS.index(e) for e in truth.emotion} and set(ids) == {0, 1}
-    assert len(crops) <= len(truth)
-    with pytest.raises(ValueError, match="nothing to calibrate"):
-        testvideo.labelled_crops([live.FrameResult(i, 0.0, [], {}, True) for i in range(3)], video, EMOTIONS)
-
-
 def test_calibrate_retrains_only_the_last_layer(model, video):
     results = live.LivePipeline(model, detect_every=1, draw=False).run(video.frames())
-    crops, labels, _ = testvideo.labelled_crops(results, video, EMOTIONS)
+    crops, labels, _ = live_scores.labelled_crops(results, video, EMOTIONS)
     before = [w.copy() for w in model.get_weights()]
     tuned = live.calibrate(model, crops, labels, epochs=15, learning_rate=0.05, seed=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights())), "the model itself changed"
@@ -511,15 +392,6 @@ def test_calibrate_retrains_only_the_last_layer(model, video):
     assert fit_after > fit_before
     with pytest.raises(ValueError, match="crops"):
         live.calibrate(model, crops[:3], labels[:2])
-
-
-def test_read_video_yields_every_frame_with_its_time(video, video_file):
-    frames = list(live.read_video(video_file))
-    assert len(frames) == len(video)
-    assert [t for t, _ in frames[:3]] == pytest.approx([0.0, 0.1, 0.2])
-    assert frames[0][1].shape == (240, 320, 3)
-    with pytest.raises(FileNotFoundError):
-        live.read_video(video_file.with_name("none.mp4"))
 
 
 def test_stages_can_be_timed_in_cpu_time(model, video):

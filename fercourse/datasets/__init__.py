@@ -10,7 +10,8 @@ from .facedata import FaceData
 from .errors import DataFormatError, DataMissingError
 from .fer2013 import fer2013_path, fetch_fer2013, load_fer2013
 from .folders import load_image_folder, subject_kfold
-from .ckplus import ckplus_path, fetch_ckplus, load_ckplus, make_posed_faces, without_contempt
+from .ckplus import ckplus_path, fetch_ckplus, load_ckplus, without_contempt
+from .posed import make_posed_faces
 from .sequences import SequenceData
 from .choice import load_course_data, available
 

@@ -25,14 +25,20 @@ FER2013's seven classes, then contempt as class 7, which FER2013 lacks (18 CK+ s
 :func:`without_contempt` keeps the faces of FER2013's classes.  Decoded, cropped arrays are
 cached (:mod:`fercourse.datasets.cache`), so only the first load pays for the face detection.
 
-:func:`make_posed_faces` is the built-in stand-in when CK+ is absent: synthetic faces that are
-frontal, evenly lit, at high intensity, from few subjects, in CK+'s structure.
+:func:`fercourse.datasets.make_posed_faces` (:mod:`fercourse.datasets.posed`) is the built-in
+stand-in when CK+ is absent: synthetic faces that are frontal, evenly lit, at high intensity,
+from few subjects, in CK+'s structure.
+
+Why one module of about 700 lines, above the package's ~400: it is one dataset, read and put
+in place.  Finding CK+'s trees in zips or folders, parsing its label files, loading and
+fetching share the private tree and scan helpers -- :func:`fetch_ckplus` checks a download with
+the very scan :func:`load_ckplus` reads it with -- so split, one format would be described in two
+places.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -54,7 +60,7 @@ from .facedata import FaceData
 from .folders import CLASS_ALIASES, load_image_folder
 from .imagefiles import IMAGE_SUFFIXES, decode_gray, iter_image_entries, read_member
 
-__all__ = ["load_ckplus", "fetch_ckplus", "ckplus_path", "without_contempt", "make_posed_faces",
+__all__ = ["load_ckplus", "fetch_ckplus", "ckplus_path", "without_contempt",
            "CKPlusReport", "CKPLUS_EMOTIONS", "EMOTION_CODES", "UNLABELLED", "HOW_TO_GET"]
 
 CKPLUS_EMOTIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
@@ -695,94 +701,3 @@ def _copy(src: Path, dst: Path) -> None:
     else:
         with atomic.replacing(dst) as tmp:
             shutil.copyfile(src, tmp)
-
-
-# --------------------------------------------------------------------------- the stand-in
-def make_posed_faces(
-    n_subjects: int = 30,
-    *,
-    sequences_per_subject: int = 4,
-    peak_frames: int = 3,
-    include_neutral: bool = True,
-    contempt: bool = True,
-    intensity=(0.8, 1.0),
-    size: int = 48,
-    seed: int | None = None,
-) -> FaceData:
-    """A built-in stand-in for CK+: posed, lab-like synthetic faces in CK+'s structure.
-
-    Like CK+, and unlike the course's in-the-wild synthetic faces
-    (:func:`~fercourse.datasets.make_faces`): every face is **frontal** (no yaw, roll within
-    a degree), **evenly lit** (a faint light gradient, normal contrast, little noise), at
-    **high intensity** (``intensity``), from **few subjects**, each posing several emotions
-    (``sequences_per_subject``, each a different emotion).  Each sequence gives
-    ``peak_frames`` near-copies of its peak (intensity rising to the apex over the last frames,
-    a little sensor noise) and, with ``include_neutral``, its neutral first frame -- so faces
-    of one sequence are as alike as CK+'s, which is what makes random splits leak.
-
-    Action units are sampled per sequence as the synthetic faces' are
-    (:func:`fercourse.datasets.synthetic.sample_aus`: a telling AU sometimes missing, an
-    unrelated one sometimes present), so ``extras`` match :func:`load_ckplus`'s: ``sequences``,
-    ``frames``, ``neutral``, ``au_present`` (intensity at least FACS's trace grade A) and
-    ``aus`` (intensities, never NaN).  Subjects are named ``S001``...; labels follow
-    :data:`~fercourse.labels.EMOTIONS_WITH_CONTEMPT` (``contempt=False``: no contempt sequences).
-
-    What it cannot show: real faces' texture, real people's ways of posing, the label noise of
-    a real dataset -- it shows the *structure* of CK+ (posed, frontal, strong, few people,
-    near-duplicate frames), and what that structure does to measurements.
-    """
-    from .. import render
-    from .synthetic import sample_aus
-
-    _check_args(peak_frames, size)
-    if int(n_subjects) != n_subjects or n_subjects < 2:
-        raise ValueError(f"n_subjects must be a whole number of at least 2; got {n_subjects!r}")
-    classes = [e for e in EMOTIONS_WITH_CONTEMPT if e != "neutral" and (contempt or e != "contempt")]
-    if not 1 <= sequences_per_subject <= len(classes):
-        raise ValueError(f"sequences_per_subject must lie in 1..{len(classes)} (one emotion each); "
-                         f"got {sequences_per_subject!r}")
-    lo, hi = intensity
-    if not 0 < lo <= hi <= 1:
-        raise ValueError(f"intensity must be a range (low, high) with 0 < low <= high <= 1; got {intensity!r}")
-    seed = config.seed() if seed is None else int(seed)
-    rng = np.random.default_rng(seed)
-    threshold = facs.FACS_GRADES["A"]
-
-    rows = []
-    # Emotions go round so that every class gets (nearly) the same number of sequences.
-    turn = rng.permutation(len(classes))
-    k = 0
-    for s in range(int(n_subjects)):
-        identity = dataclasses.replace(render.Identity.random(rng), glasses=False)
-        for q in range(int(sequences_per_subject)):
-            emotion = classes[turn[k % len(classes)]]
-            k += 1
-            level = lo + (hi - lo) * rng.random()
-            sides = sample_aus(emotion, level, rng)
-            pose = render.Pose(roll=float(rng.uniform(-1, 1)), scale=1.0 + 0.02 * float(rng.uniform(-1, 1)))
-            light = render.Lighting(direction=float(rng.uniform(0, 360)), strength=0.05,
-                                    contrast=1.0, brightness=0.0, gamma=1.0, noise=1.5, blur=0.0)
-            key = (f"S{s + 1:03d}", f"{q + 1:03d}")
-            n_frames = peak_frames + 8
-            chosen = list(range(n_frames - peak_frames, n_frames))
-            if include_neutral:
-                chosen.insert(0, 0)
-            for frame in chosen:
-                neutral = frame == 0
-                # the last frames close in on the apex, as a posed expression settles
-                scale = 0.0 if neutral else 1.0 - 0.05 * (n_frames - 1 - frame)
-                frame_sides = sides * np.float32(scale)
-                image = render.render_face(frame_sides, identity, pose, light, size, rng)
-                aus = frame_sides.max(axis=0)
-                rows.append((image, EMOTIONS.index("neutral") if neutral else EMOTIONS_WITH_CONTEMPT.index(emotion),
-                             key, frame + 1, neutral, (aus >= threshold).astype(np.int8), aus.astype(np.float32)))
-    report = CKPlusReport(source="make_posed_faces", layout="synthetic")
-    arrays = _arrays(rows, size, report)
-    return FaceData(
-        images=arrays["images"], labels=arrays["labels"], splits=np.full(len(rows), "", dtype="<U11"),
-        class_names=EMOTIONS_WITH_CONTEMPT, name="posed-synthetic",
-        source=(f"fercourse.datasets.make_posed_faces(n_subjects={n_subjects}, sequences_per_subject="
-                f"{sequences_per_subject}, peak_frames={peak_frames}, seed={seed})"),
-        subjects=arrays["subjects"],
-        extras={k: arrays[k] for k in ("sequences", "frames", "neutral", "au_present", "aus")},
-    )

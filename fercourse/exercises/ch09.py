@@ -84,7 +84,7 @@ def apply_rule(rule, results, class_names):
     ``previous_label`` is the index shown for that face on its last frame (``None`` on its
     first), ``probs`` the model's probabilities on this frame (the ``raw`` ones).  Returns new
     results whose ``probs`` are one-hot on the label shown, so that
-    :func:`fercourse.testvideo.score_run` scores what the rule shows.
+    :func:`fercourse.live_scores.score_run` scores what the rule shows.
     """
     from fercourse.live import FaceRecord, FrameResult
 
@@ -111,7 +111,7 @@ def check_hysteresis(rule, results, video, class_names, *, max_drop: float = 0.0
     shown before.  Correct when, against showing the argmax of every frame, it cuts flicker by
     at least ``min_cut`` (a fraction) and costs at most ``max_drop`` per-frame accuracy.
     """
-    from fercourse.testvideo import score_run
+    from fercourse.live_scores import score_run
 
     def argmax(previous, probs):
         return int(np.argmax(probs))
