@@ -185,7 +185,7 @@ def _course_model(args) -> int:
 
 def _live(args) -> int:
     from . import live
-    from .testvideo import CODECS, check_writable
+    from .video import CODECS, check_writable
 
     if (args.video is None) == (args.camera is None):
         raise ValueError("give a VIDEO file or --camera INDEX (one of the two)")

@@ -32,8 +32,6 @@ import numpy as np
 from . import facs, render
 from .labels import EMOTIONS
 from .video import video_writer
-# fercourse/cli.py imports these two from here, where they lived first; they live in video.py.
-from .video import CODECS, check_writable  # noqa: F401
 
 __all__ = ["Actor", "TestVideo", "make_test_video", "truth_box"]
 
