@@ -89,6 +89,7 @@ def test_sequence_data_select_and_per_clip_fps():
     assert len(sub) == 2 and sub.clips.tolist() == ["b", "d"] and sub.fps.tolist() == [60.0, 60.0]
     assert np.allclose(s.duration, [4 / 30, 4 / 60, 4 / 30, 4 / 60])
     assert "30-60 fps" in repr(s)
+    assert "at 60 fps" in repr(sub)  # one rate per clip, all the same: said once
     assert "class" in s.describe()
 
 

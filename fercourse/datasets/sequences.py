@@ -301,7 +301,7 @@ class SequenceData:
     def __repr__(self) -> str:
         n, t, h, w = self.frames.shape
         fps = np.asarray(self.fps, dtype=float)
-        rate = (f"{float(fps):g} fps" if fps.ndim == 0 else
+        rate = (f"{float(fps.flat[0]):g} fps" if fps.size and fps.min() == fps.max() else
                 f"{fps.min():.3g}-{fps.max():.3g} fps" if fps.size else "- fps")
         return (f"SequenceData(name={self.name!r}, n={n}, frames={t} at {rate}, size={h}x{w}, "
                 f"micro={int(self.micro.sum())}, subjects={len(np.unique(self.subjects))})")
