@@ -232,8 +232,10 @@ def test_occlusion_is_the_drop_in_probability():
     faces = _faces(2, seed=9)
     occ = explain.occlusion(model, faces, 1, patch=4, stride=4, fill=0)
     assert occ.shape == (2, SIDE, SIDE)
-    np.testing.assert_array_equal(occ[:, 4:, :], 0)
-    np.testing.assert_array_equal(occ[:, :, 4:], 0)
+    # Patches the model never sees change nothing -- up to float32 rounding, which differs with
+    # the batch a face is predicted in and with the CPU's kernels (AVX2 vs AVX-512: one ulp).
+    np.testing.assert_allclose(occ[:, 4:, :], 0, atol=1e-6)
+    np.testing.assert_allclose(occ[:, :, 4:], 0, atol=1e-6)
     hidden = faces.copy()
     hidden[:, :4, :4] = 0
     p = keras.ops.convert_to_numpy(model(faces[..., None].astype(np.float32)))[:, 1]
@@ -241,7 +243,7 @@ def test_occlusion_is_the_drop_in_probability():
     np.testing.assert_allclose(occ[:, 0, 0], p - q, rtol=1e-5, atol=1e-6)
     # overlapping patches: each pixel gets the mean over the patches that covered it
     dense = explain.occlusion(model, faces, 1, patch=4, stride=2, fill="mean")
-    assert np.abs(dense[:, :4, :4]).max() > 0 and np.abs(dense[:, 6:, 6:]).max() == 0
+    assert np.abs(dense[:, :4, :4]).max() > 1e-3 and np.abs(dense[:, 6:, 6:]).max() < 1e-6
 
 
 def test_maps_explain_the_predicted_class_by_default():
