@@ -7,7 +7,7 @@ from coded_clip_fixtures import CASME2_HEADER, LEVEL, casme2_row, face_frames, f
 from fercourse import facs
 from fercourse.datasets import DataFormatError, DataMissingError, available
 from fercourse.datasets.casme2 import casme2_path, load_casme2, scan_casme2
-from fercourse.datasets.coded_clips import parse_au_codes
+from fercourse.datasets.coded_clips import dataset_folder, parse_au_codes, task_classes
 
 SHEET = "CASME2-coding-20140508.xlsx"
 
@@ -175,3 +175,19 @@ def test_data_info_lists_casme2_and_samm(data_home, irregular, capsys):
     assert f"casme2   {data_home / 'CASME2'}" in out and "samm     not present" in out
     assert "casme2 (every emotion): CASME2-coding-20140508.xlsx: 5 readable clip(s) of 3 subject(s)" in out
     assert "4 row(s) skipped" in out
+
+
+def test_task_classes_keep_the_mapping_order_and_sort_the_3_class_task():
+    tasks = {"2": {"b": "b", "a": "a"}, "3": {"x": "surprise", "y": "negative", "z": "negative"}}
+    assert task_classes(tasks, "2", "D") == (tasks["2"], ("b", "a"))
+    assert task_classes(tasks, "3", "D") == (tasks["3"], ("negative", "surprise"))
+    with pytest.raises(ValueError, match=r"task='4': D's tasks are '2', '3'"):
+        task_classes(tasks, "4", "D")
+
+
+def test_dataset_folder_is_the_first_named_folder_holding_a_sheet(tmp_path):
+    (tmp_path / "A").mkdir()                       # no sheet: not it
+    (tmp_path / "B" / "sub").mkdir(parents=True)
+    (tmp_path / "B" / "sub" / "codes-1.xlsx").write_bytes(b"")
+    assert dataset_folder(tmp_path, ("A", "B"), "codes-*.xlsx") == tmp_path / "B"
+    assert dataset_folder(tmp_path, ("A",), "codes-*.xlsx") is None

@@ -74,20 +74,13 @@ and check it with `fercourse data info`.  Until then chapter 7 runs on the synth
 
 
 def _classes(task):
-    if task not in TASKS:
-        raise ValueError(f"task={task!r}: CASME II's tasks are {', '.join(map(repr, TASKS))}")
-    mapping = TASKS[task]
-    return mapping, tuple(dict.fromkeys(sorted(set(mapping.values())) if task == "3" else mapping.values()))
+    return coded_clips.task_classes(TASKS, task, "CASME II")
 
 
 def casme2_path(data_home: str | os.PathLike | None = None) -> Path | None:
     """The CASME II folder in the data home (one holding a ``CASME2-coding-*.xlsx``), or None."""
     home = Path(data_home) if data_home is not None else config.data_home()
-    for name in CANDIDATE_NAMES:
-        root = home / name
-        if root.is_dir() and coded_clips.find_file(root, SHEET_PATTERN) is not None:
-            return root
-    return None
+    return coded_clips.dataset_folder(home, CANDIDATE_NAMES, SHEET_PATTERN)
 
 
 def _locate(path, frames):

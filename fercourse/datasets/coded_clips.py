@@ -257,6 +257,28 @@ def frame_files(folder: Path) -> tuple[np.ndarray, list]:
     return np.asarray(numbers, np.int64)[order], [files[i] for i in order]
 
 
+def task_classes(tasks: dict, task: str, dataset: str):
+    """``(label -> class mapping, class names)`` of one of a dataset's ``tasks``.
+
+    The 3-class task (MEGC's positive / negative / surprise) lists its classes sorted; the
+    others in the mapping's own order.
+    """
+    if task not in tasks:
+        raise ValueError(f"task={task!r}: {dataset}'s tasks are {', '.join(map(repr, tasks))}")
+    mapping = tasks[task]
+    values = sorted(set(mapping.values())) if task == "3" else mapping.values()
+    return mapping, tuple(dict.fromkeys(values))
+
+
+def dataset_folder(home: Path, names, sheet_pattern: str) -> Path | None:
+    """The first folder ``home/<name>`` (``name`` in ``names``) that holds a coding sheet."""
+    for name in names:
+        root = home / name
+        if root.is_dir() and find_file(root, sheet_pattern) is not None:
+            return root
+    return None
+
+
 def find_file(root: Path, pattern: str, depth: int = 2) -> Path | None:
     """The first file matching ``pattern`` at most ``depth`` folders below ``root`` (sorted, so stable)."""
     for level in range(depth + 1):
