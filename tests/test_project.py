@@ -126,6 +126,29 @@ def test_course_commands_let_kernels_show_figures(monkeypatch):
     assert "MPLBACKEND" not in runner.course_env()
 
 
+def test_chapter_times_come_from_the_books_execution_cache(monkeypatch, tmp_path):
+    """course.py runs on a bare Python: the times are read through the environment's own."""
+    import importlib.util
+    import sys
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    spec = importlib.util.spec_from_file_location("course_runner", ROOT / "course.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    (tmp_path / "chapters").mkdir()
+    cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
+    for name, seconds in (("01_one", 12.5), ("02_two", 130.0)):
+        uri = str(tmp_path / "chapters" / f"{name}.ipynb")
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"{seconds} + 1")])
+        cache.cache_notebook_bundle(CacheBundleIn(notebook, uri, data={"execution_seconds": seconds}),
+                                    check_validity=False)
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    assert runner.chapter_times(Path(sys.executable)) == {"01_one": 12.5, "02_two": 130.0}
+
+
 def test_no_dataset_or_build_output_is_tracked():
     # The datasets' licences forbid redistribution, and build outputs go stale; both stay untracked.
     import shutil
