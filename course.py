@@ -118,11 +118,16 @@ print(min(times))
 """
 
 
+def _last_line_of(python: Path, script: str, *args: str) -> str:
+    """The last line ``script`` prints, run by the environment's Python (this file runs on any)."""
+    out = subprocess.run([str(python), "-c", script, *args], check=True, cwd=ROOT, env=course_env(),
+                         capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
 def machine_slowness(python: Path) -> float:
     """How many times slower than the reference CPU this machine trains the course's network."""
-    out = subprocess.run([str(python), "-c", CALIBRATION], check=True, cwd=ROOT, env=course_env(),
-                         capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1]) / REFERENCE_CALIBRATION_S
+    return float(_last_line_of(python, CALIBRATION)) / REFERENCE_CALIBRATION_S
 
 
 CHAPTER_TIMES = """
@@ -144,9 +149,7 @@ def chapter_times(python: Path) -> dict[str, float]:
 
     Read by the environment's own Python: this script runs on a bare Python, without jupyter-cache.
     """
-    out = subprocess.run([str(python), "-c", CHAPTER_TIMES, str(ROOT)], check=True, cwd=ROOT,
-                         env=course_env(), capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(_last_line_of(python, CHAPTER_TIMES, str(ROOT)))
 
 
 def check_budgets(python: Path) -> None:
