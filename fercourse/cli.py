@@ -75,15 +75,16 @@ def _data_info(args) -> int:
         except DataFormatError as exc:
             print(f"\nck+ cannot be read: {exc}", file=sys.stderr)
             status = 1
-        for name in ("casme2", "samm"):
+        from .datasets.casme2 import scan_casme2
+        from .datasets.samm import scan_samm
+
+        for name, scan in (("casme2", scan_casme2), ("samm", scan_samm)):
+            if found.get(name) is None:
+                continue
             # The sheet checked against the frame folders; no frame is decoded, so this is quick.
             try:
-                if found.get(name) is not None:
-                    from .datasets import casme2, samm
-
-                    scan = casme2.scan_casme2 if name == "casme2" else samm.scan_samm
-                    print()
-                    print(f"{name} (every emotion):", scan(found[name], task="all").describe())
+                print()
+                print(f"{name} (every emotion):", scan(found[name], task="all").describe())
             except (DataFormatError, FileNotFoundError) as exc:  # broken, or its frame folder missing
                 print(f"\n{name} cannot be read: {exc}", file=sys.stderr)
                 status = 1
