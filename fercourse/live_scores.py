@@ -106,18 +106,22 @@ def score_run(results, video: TestVideo, class_names, *, min_iou: float = 0.3, m
         raise ValueError(f"{len(results)} results for a video of {video.n_frames} frames")
     names = tuple(class_names)
     truth = video.truth
-    by_frame = {i: g for i, g in truth.groupby("frame")}
+    # The script's rows grouped by frame in one pass: slicing the DataFrame per frame cost most
+    # of a call, and a chapter scores the same video dozens of times.
+    by_frame = {}
+    for row in truth.itertuples(index=False):
+        by_frame.setdefault(row.frame, []).append(row)
     rows, false_boxes = [], 0
     for i, result in enumerate(results):
         gt = by_frame.get(i)
         records = result.faces
         found = [r.box for r in records]
-        gt_boxes = gt[["x", "y", "w", "h"]].to_numpy() if gt is not None else np.zeros((0, 4))
+        gt_boxes = [(row.x, row.y, row.w, row.h) for row in gt] if gt is not None else np.zeros((0, 4))
         pairs = dict(match_boxes(gt_boxes, found, min_iou))
         false_boxes += len(found) - len(pairs)
         if gt is None:
             continue
-        for k, row in enumerate(gt.itertuples(index=False)):
+        for k, row in enumerate(gt):
             j = pairs.get(k)
             record = records[j] if j is not None else None
             if record is None:
@@ -145,7 +149,7 @@ def score_run(results, video: TestVideo, class_names, *, min_iou: float = 0.3, m
         "id_switches": switches,
         "accuracy": float(found[~found.transition].correct.mean()) if len(found) else float("nan"),
         "accuracy_all": float(whole[steady].correct.mean()) if steady.any() else float("nan"),
-        "flicker": flicker(results, video.fps, use=use, class_names=names),
+        "flicker": flicker(results, video.fps, use=use),
         "true_changes": _changes_per_second(truth, video.fps),
     }
 
@@ -182,7 +186,7 @@ def _changes_per_second(truth, fps) -> float:
     return changes / seconds if seconds else float("nan")
 
 
-def flicker(results, fps: float, *, use: str = "shown", class_names=None) -> float:
+def flicker(results, fps: float, *, use: str = "shown") -> float:
     """Changes of the label shown over a face, per second of that face on screen.
 
     Each track (face id) is followed through the frames; every frame where its label differs
