@@ -131,6 +131,21 @@ def test_raw_frames_get_one_face_box_per_clip(tmp_path):
     assert data.frames[0, 0].std() > 10
 
 
+def test_raw_frames_are_each_decoded_once(tmp_path, monkeypatch):
+    from fercourse.datasets import coded_clips
+
+    root = tmp_path / "CASME2"
+    write_sheet(root / SHEET, CASME2_HEADER, [casme2_row(1, "EP01_01f", 46, 50, 54, "6+12", "happiness")])
+    face_frames(root / "CASME2_RAW_selected" / "sub01" / "EP01_01f", range(46, 55))
+    decoded = []
+    real_gray = coded_clips._gray
+    monkeypatch.setattr(coded_clips, "_gray", lambda path: decoded.append(path.name) or real_gray(path))
+    data = load_casme2(root, length=5, size=32, verbose=False)  # frames 46, 48, 50, 52, 54
+    assert len(data) == 1
+    # the onset frame serves the face box and the clip; the apex frame is not read for the box
+    assert sorted(decoded) == sorted(f"img{k}.jpg" for k in (46, 48, 50, 52, 54))
+
+
 def test_raw_frames_without_a_face_are_skipped(tmp_path):
     root = tmp_path / "CASME2"
     write_sheet(root / SHEET, CASME2_HEADER, [casme2_row(1, "EP01_01f", 1, 2, 3, "12", "happiness"),

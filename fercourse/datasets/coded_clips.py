@@ -374,7 +374,7 @@ def scan(layout: Layout, sheet: Path, frames_root: Path, *, classes: dict, on_pr
         if not onset <= apex <= offset:
             problem(f"{where}: onset {onset}, apex {apex}, offset {offset} are out of order")
             continue
-        missing = [f for f, name in ((onset, "onset"), (offset, "offset")) if f not in set(numbers.tolist())]
+        missing = [f for f in (onset, offset) if f not in numbers]
         if missing:
             problem(f"{where}: frame(s) {', '.join(map(str, missing))} missing from {folder} "
                     f"(it holds frames {numbers[0]}..{numbers[-1]}, {len(numbers)} files)")
@@ -414,13 +414,17 @@ def _gray(path: Path) -> np.ndarray:
     return to_gray(load_image(path), name=str(path))
 
 
-def _clip_box(row: ClipRow, first: np.ndarray):
-    """The face box of a clip: from its onset frame, else its apex frame; None when neither has a face."""
+def _clip_box(row: ClipRow, gray: Callable[[int], np.ndarray]):
+    """The face box of a clip: from its onset frame, else its apex frame; None when neither has a face.
+
+    ``gray(j)`` decodes the clip's ``j``-th file; the apex frame is decoded only when the onset
+    frame shows no face.
+    """
     from ..faces import detect_faces
 
-    for image in (first, _gray(row.frame_files[int(np.searchsorted(row.frame_numbers, row.apex))])):
-        side = min(image.shape)
-        boxes = detect_faces(image, min_size=max(24, side // 5))
+    for number in dict.fromkeys((row.onset, row.apex)):
+        image = gray(int(np.searchsorted(row.frame_numbers, number)))
+        boxes = detect_faces(image, min_size=max(24, min(image.shape) // 5))
         if len(boxes):
             return boxes[0]
     return None
@@ -459,20 +463,25 @@ def load(layout: Layout, found: Scan, *, class_names, length: int, size: int = 4
         lo = np.clip(np.where(nums[hi] > targets, hi - 1, hi), 0, len(nums) - 1)
         span = np.maximum(nums[hi] - nums[lo], 1)
         w = np.where(hi == lo, 0.0, (targets - nums[lo]) / span)
-        cache: dict[int, np.ndarray] = {}
+        decoded: dict[int, np.ndarray] = {}
+        faces: dict[int, np.ndarray] = {}
+
+        def gray(j):  # a frame decoded for the face box is kept for the clip: no file is read twice
+            if j not in decoded:
+                decoded[j] = _gray(row.frame_files[j])
+            return decoded[j]
+
+        def face(j):
+            if j not in faces:
+                image = decoded.pop(j) if j in decoded else _gray(row.frame_files[j])
+                faces[j] = (crop_faces(image, [box], size=size)[0] if crop else
+                            cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)).astype(np.float32)
+            return faces[j]
+
         try:
-            onset_image = _gray(row.frame_files[int(np.searchsorted(nums, row.onset))])
-            box = _clip_box(row, onset_image) if crop else None
+            box = _clip_box(row, gray) if crop else None
             if crop and box is None:
                 raise ValueError(f"{found.sheet.name} {row.label}: no face found in its onset or apex frame")
-
-            def face(j):
-                if j not in cache:
-                    image = _gray(row.frame_files[j])
-                    cache[j] = (crop_faces(image, [box], size=size)[0] if crop else
-                                cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
-                return cache[j].astype(np.float32)
-
             clip = np.stack([(1 - wk) * face(int(a)) + wk * face(int(b)) for a, b, wk in zip(lo, hi, w)])
         except (ValueError, OSError) as exc:
             message = str(exc) if found.sheet.name in str(exc) else f"{found.sheet.name} {row.label}: {exc}"
