@@ -57,16 +57,8 @@ def _layer_output(model, layer):
         if layer not in model.layers:
             raise ValueError(f"layer {layer.name!r} is not a layer of {model.name}")
         return layer.output
-    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-        n = len(model.layers)
-        if not -n <= int(layer) < n:
-            raise ValueError(f"layer index {layer} is out of range: {model.name} has {n} layers")
-        return model.layers[int(layer)].output
-    if isinstance(layer, str):
-        names = [lay.name for lay in model.layers]
-        if layer not in names:
-            raise ValueError(f"{model.name} has no layer named {layer!r}; its layers: {', '.join(names)}")
-        return model.get_layer(layer).output
+    if isinstance(layer, (str, int, np.integer)) and not isinstance(layer, bool):
+        return model.layers[_layer_index(model, layer)].output
     raise TypeError(f"layer must be None (penultimate), a layer name, an index or a keras layer; got {layer!r}")
 
 
@@ -76,6 +68,7 @@ def _inputs(model):
 
 
 def _layer_index(model, layer) -> int:
+    """The index of a layer given by name or index (negative counts from the end), checked."""
     if isinstance(layer, str):
         names = [lay.name for lay in model.layers]
         if layer not in names:
@@ -318,12 +311,20 @@ def per_class_sample(labels, n: int | None, seed: int | None = None) -> np.ndarr
     return np.sort(np.concatenate(picks)) if picks else np.zeros(0, int)
 
 
+def _num_classes(y_train, num_classes) -> int:
+    """``num_classes`` when given, else one more than the largest training label."""
+    return int(num_classes if num_classes is not None else int(np.max(y_train)) + 1)
+
+
 class _Trained:
     """A method that trains one network: built once, reset to its starting point for each fold.
 
     Tracing a new Keras model's training step costs seconds on a CPU, more than the few dozen
     steps a small labelled set needs; so the network is built and compiled once, and each call
     restores its initial weights and optimiser state (a fresh start, without a fresh trace).
+    A call is the same for every method -- ready the network, start its head, train, predict --
+    so a method says only how its network is built (``build``) and, if not as built, where its
+    head starts (``_start_head``).
     """
 
     name = "trained"
@@ -369,8 +370,17 @@ class _Trained:
         return train.fit(model, (x, y), epochs=epochs, batch_size=batch, augment=self.augment,
                          lr_schedule=None, early_stopping=False, verbose=0, seed=self.seed)
 
-    def _num_classes(self, y_train, num_classes):
-        return int(num_classes if num_classes is not None else int(np.max(y_train)) + 1)
+    def __call__(self, x_train, y_train, x_test, num_classes=None):
+        from . import evaluate
+
+        k = _num_classes(y_train, num_classes)
+        model = self._ready(k)
+        self._start_head(model, x_train, y_train, k)
+        self._fit(model, x_train, y_train)
+        return evaluate.predict_proba(model, x_test)
+
+    def _start_head(self, model, x_train, y_train, num_classes):
+        """Where the head starts before training: as built (a method may start it elsewhere)."""
 
     def __repr__(self):
         return f"{type(self).__name__}(epochs={self.epochs}, min_steps={self.min_steps}, batch_size={self.batch_size})"
@@ -415,13 +425,6 @@ class FrozenTrunk(_Trained):
         return frozen_trunk(self.source, num_classes, layer=self.layer, dropout=self.dropout,
                             learning_rate=self.learning_rate)
 
-    def __call__(self, x_train, y_train, x_test, num_classes=None):
-        from . import evaluate
-
-        model = self._ready(self._num_classes(y_train, num_classes))
-        self._fit(model, x_train, y_train)
-        return evaluate.predict_proba(model, x_test)
-
 
 class FineTune(_Trained):
     """Fine-tuning: a new head started from a linear probe, then the trunk unfrozen from ``from_layer``
@@ -443,15 +446,9 @@ class FineTune(_Trained):
         model = frozen_trunk(self.source, num_classes, layer=self.layer)
         return unfreeze(model, self.from_layer, learning_rate=self.learning_rate)
 
-    def __call__(self, x_train, y_train, x_test, num_classes=None):
-        from . import evaluate
-
-        k = self._num_classes(y_train, num_classes)
-        model = self._ready(k)
+    def _start_head(self, model, x_train, y_train, num_classes):
         probe = linear_probe(features(model, x_train), y_train, C=self.C)
-        head_from_probe(model, probe, k)
-        self._fit(model, x_train, y_train)
-        return evaluate.predict_proba(model, x_test)
+        head_from_probe(model, probe, num_classes)
 
 
 class FromScratch(_Trained):
@@ -469,13 +466,6 @@ class FromScratch(_Trained):
 
     def build(self, num_classes):
         return self.builder(input_shape=self.input_shape, num_classes=num_classes)
-
-    def __call__(self, x_train, y_train, x_test, num_classes=None):
-        from . import evaluate
-
-        model = self._ready(self._num_classes(y_train, num_classes))
-        self._fit(model, x_train, y_train)
-        return evaluate.predict_proba(model, x_test)
 
 
 class LinearProbe:
@@ -499,8 +489,7 @@ class LinearProbe:
     def __call__(self, x_train, y_train, x_test, num_classes=None):
         probe = linear_probe(self._features(x_train), y_train, C=self.C)
         p = probe.predict_proba(self._features(x_test))
-        k = int(num_classes if num_classes is not None else int(np.max(y_train)) + 1)
-        out = np.zeros((len(p), k), np.float32)
+        out = np.zeros((len(p), _num_classes(y_train, num_classes)), np.float32)
         out[:, probe.classes_] = p
         return out
 
