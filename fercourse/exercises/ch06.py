@@ -55,7 +55,7 @@ def check_leaky_folds(leaky_folds) -> Verdict:
     accuracy over subject-independent ones.
     """
     from ..datasets import make_posed_faces, subject_kfold, without_contempt
-    from ..transfer import cross_validate
+    from ..transfer import LinearProbe, cross_validate
 
     data = without_contempt(make_posed_faces(10, sequences_per_subject=4, seed=11))
     n = len(data)
@@ -79,15 +79,7 @@ def check_leaky_folds(leaky_folds) -> Verdict:
                      "not the random one published results often used.")
     # raw pixels at 12x12 (the mean of each 4x4 block): a probe on 144 numbers fits in a blink
     pixels = data.images.reshape(n, 12, 4, 12, 4).mean(axis=(2, 4)).reshape(n, -1).astype(np.float32)
-
-    def probe(x_train, y_train, x_test, num_classes):
-        from ..transfer import linear_probe
-
-        p = linear_probe(x_train.reshape(len(x_train), -1), y_train, C=0.1)
-        out = np.zeros((len(x_test), num_classes), np.float32)
-        out[:, p.classes_] = p.predict_proba(x_test.reshape(len(x_test), -1))
-        return out
-
+    probe = LinearProbe(C=0.1)  # no source: the inputs, the pixels, are the features
     leaky = cross_validate(probe, pixels, data.labels, folds=folds).accuracy
     fair = cross_validate(probe, pixels, data.labels, folds=subject_kfold(data.subjects, 5, seed=0)).accuracy
     return correct(f"{np.mean(shared):.1f} subjects per fold sit on both sides.  A linear probe on raw "
