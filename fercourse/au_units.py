@@ -48,6 +48,16 @@ BREUER_KIMMEL_AUS = (4, 5, 9, 10, 12, 25)
 POOLINGS = ("mean", "max")
 
 
+def _check_pooling(pooling):
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r} is not known; valid: {', '.join(POOLINGS)}")
+
+
+def _pool(maps, pooling):
+    """Each channel of ``(N, h, w, channels)`` maps pooled over space: ``(N, channels)``."""
+    return maps.mean(axis=(1, 2)) if pooling == "mean" else maps.max(axis=(1, 2))
+
+
 def au_columns(aus_array, aus=AUS17) -> np.ndarray:
     """The columns of ``aus`` from an AU-intensity array in :data:`fercourse.facs.AUS` order."""
     aus_array = np.asarray(aus_array, dtype=np.float64)
@@ -59,13 +69,12 @@ def au_columns(aus_array, aus=AUS17) -> np.ndarray:
 
 def pooled_activations(model, faces, layer, pooling="mean", *, batch_size=256) -> np.ndarray:
     """Each unit (channel) of ``layer`` pooled over space, per face: ``(N, channels)`` float32."""
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling={pooling!r} is not known; valid: {', '.join(POOLINGS)}")
+    _check_pooling(pooling)
     a = activation_maps(model, faces, layer, batch_size=batch_size)
     if a.ndim != 4:
         raise ValueError(f"layer {layer!r} of {model.name} outputs {a.shape[1:]}, not feature maps "
                          "(h, w, channels)")
-    return a.mean(axis=(1, 2)) if pooling == "mean" else a.max(axis=(1, 2))
+    return _pool(a, pooling)
 
 
 def _standardise(x):
@@ -152,8 +161,7 @@ def unit_gradient_maps(model, faces, layer, units, *, pooling="mean", batch_size
     """
     from .explain.gradients import input_gradients
 
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling={pooling!r} is not known; valid: {', '.join(POOLINGS)}")
+    _check_pooling(pooling)
     x = as_faces(model, faces)
     target = get_layer(model, layer)
     if len(target.output.shape) != 4:
@@ -193,8 +201,7 @@ def region_shares(model, faces, layer, units, aus, au_intensity, *, where="gradi
 
     if where not in ("gradient", "activation"):
         raise ValueError(f"where={where!r} is not known; valid: 'gradient', 'activation'")
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling={pooling!r} is not known; valid: {', '.join(POOLINGS)}")
+    _check_pooling(pooling)
     x = as_faces(model, faces)
     au_intensity = np.asarray(au_intensity)
     if au_intensity.shape != (len(x), len(aus)) or len(units) != len(aus):
@@ -294,15 +301,14 @@ def measure(model, faces, au_intensity, layer, *, labels=None, pooling="mean", a
     ``max_faces`` choose the faces :func:`region_shares` locates each unit on.
     """
     get_layer(model, layer)
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling={pooling!r} is not known; valid: {', '.join(POOLINGS)}")
+    _check_pooling(pooling)
     y = au_columns(au_intensity, aus)
     if len(y) != len(np.asarray(faces)):
         raise ValueError(f"{len(np.asarray(faces))} faces but {len(y)} rows of AU intensities")
     maps = activation_maps(model, faces, layer)
     if maps.ndim != 4:
         raise ValueError(f"layer {layer!r} of {model.name} outputs {maps.shape[1:]}, not feature maps")
-    pooled = maps.mean(axis=(1, 2)) if pooling == "mean" else maps.max(axis=(1, 2))
+    pooled = _pool(maps, pooling)
     r = correlations(pooled, y)
     best, best_r = best_units(r)
     if labels is not None:
