@@ -80,6 +80,9 @@ ZIP_NAMES = {
     "emotion": ("Emotion_labels.zip",),
     "facs": ("FACS_labels.zip",),
 }
+_ZIP_KIND = {name.lower(): kind for kind, names in ZIP_NAMES.items() for name in names}
+"""The tree each of CK+'s zips holds, by the zip's name in lower case."""
+
 OTHER_PARTS = ("Landmarks", "Landmarks.zip")
 """Parts of the distribution placed alongside by :func:`fetch_ckplus`, though not read."""
 
@@ -268,11 +271,10 @@ def _find_trees(path: Path, stack) -> dict[str, _Tree]:
             if candidate.is_dir():
                 trees[kind] = _Tree.from_folder(kind, candidate)
                 break
-    known = {name.lower(): kind for kind, names in ZIP_NAMES.items() for name in names}
     for z in sorted(path.glob("*.zip")):
         if z.name.startswith("."):
             continue
-        kind = known.get(z.name.lower())
+        kind = _ZIP_KIND.get(z.name.lower())
         if kind is None and not zipfile.is_zipfile(z):
             continue
         found = _zip_trees(z, stack, known_name=kind)
@@ -283,7 +285,6 @@ def _find_trees(path: Path, stack) -> dict[str, _Tree]:
 
 def _layout(path: Path) -> str:
     """``official`` or ``ck+48``; a :class:`DataFormatError` when ``path`` is neither."""
-    known_zips = {z.lower() for zs in ZIP_NAMES.values() for z in zs}
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise DataFormatError(f"{path}: expected a folder or a .zip of CK+")
@@ -295,7 +296,7 @@ def _layout(path: Path) -> str:
     elif path.is_dir():
         # CK+'s folders, or its zips, at the top or one level down; else class folders of images
         tops = [p for p in (*path.iterdir(), *path.glob("*/*")) if not p.name.startswith(".")]
-        if any((p.is_dir() and p.name in TREES.values()) or p.name.lower() in known_zips for p in tops):
+        if any((p.is_dir() and p.name in TREES.values()) or p.name.lower() in _ZIP_KIND for p in tops):
             return "official"
         images = [PurePosixPath(p.relative_to(path).as_posix()) for p in path.glob("*/*")
                   if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
@@ -518,20 +519,25 @@ def load_ckplus(
     report.other_aus = {int(k): v for k, v in report.other_aus.items()}
     if report.no_face:
         warnings.warn(str(report), stacklevel=2)
+    data = _face_data(arrays, "ck+" if layout == "official" else "ck+48", str(path))
+    return (data, report) if return_report else data
+
+
+def _face_data(arrays, name, source) -> FaceData:
+    """CK+'s arrays (read, cached, or the stand-in's) as the :class:`FaceData` every caller gets."""
     extras = {k: arrays[k] for k in ("sequences", "frames", "neutral", "au_present", "aus") if k in arrays}
     extras["sequences"] = extras["sequences"].astype(str)
     extras["neutral"] = extras["neutral"].astype(bool)
-    data = FaceData(
+    return FaceData(
         images=arrays["images"],
         labels=arrays["labels"].astype(np.int64),
         splits=np.full(len(arrays["images"]), "", dtype="<U11"),
         class_names=EMOTIONS_WITH_CONTEMPT,
-        name="ck+" if layout == "official" else "ck+48",
-        source=str(path),
+        name=name,
+        source=source,
         subjects=arrays["subjects"].astype(str),
         extras=extras,
     )
-    return (data, report) if return_report else data
 
 
 def _chosen_frames(frames, peak_frames, include_neutral):
@@ -673,7 +679,7 @@ def fetch_ckplus(source: str | os.PathLike | None = None, *, data_home=None, for
         parts = [source] if source.is_file() else [
             p for p in sorted(source.iterdir())
             if p.name in TREES.values() or p.name in OTHER_PARTS
-            or p.name.lower() in {z.lower() for zs in ZIP_NAMES.values() for z in zs}]
+            or p.name.lower() in _ZIP_KIND]
         if not source.is_file() and not any(p.name in TREES.values() or p.suffix == ".zip" for p in parts):
             # CK+'s folders one level down (an unpacked copy inside its own folder)
             parts = [p for p in sorted(source.glob("*/*")) if p.name in TREES.values() or p.name in OTHER_PARTS]

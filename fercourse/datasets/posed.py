@@ -14,8 +14,8 @@ import numpy as np
 
 from .. import config, facs
 from ..labels import EMOTIONS, EMOTIONS_WITH_CONTEMPT
-# CK+'s own argument checks and row packing: the stand-in's arrays are load_ckplus's to the letter.
-from .ckplus import CKPlusReport, _arrays, _check_args
+# CK+'s own argument checks and packing: the stand-in's data are load_ckplus's to the letter.
+from .ckplus import CKPlusReport, _arrays, _check_args, _face_data
 from .facedata import FaceData
 
 __all__ = ["make_posed_faces"]
@@ -99,13 +99,7 @@ def make_posed_faces(
                 aus = frame_sides.max(axis=0)
                 rows.append((image, EMOTIONS.index("neutral") if neutral else EMOTIONS_WITH_CONTEMPT.index(emotion),
                              key, frame + 1, neutral, (aus >= threshold).astype(np.int8), aus.astype(np.float32)))
-    report = CKPlusReport(source="make_posed_faces", layout="synthetic")
-    arrays = _arrays(rows, size, report)
-    return FaceData(
-        images=arrays["images"], labels=arrays["labels"], splits=np.full(len(rows), "", dtype="<U11"),
-        class_names=EMOTIONS_WITH_CONTEMPT, name="posed-synthetic",
-        source=(f"fercourse.datasets.make_posed_faces(n_subjects={n_subjects}, sequences_per_subject="
-                f"{sequences_per_subject}, peak_frames={peak_frames}, seed={seed})"),
-        subjects=arrays["subjects"],
-        extras={k: arrays[k] for k in ("sequences", "frames", "neutral", "au_present", "aus")},
-    )
+    arrays = _arrays(rows, size, CKPlusReport(source="make_posed_faces", layout="synthetic"))
+    return _face_data(arrays, "posed-synthetic",
+                      f"fercourse.datasets.make_posed_faces(n_subjects={n_subjects}, sequences_per_subject="
+                      f"{sequences_per_subject}, peak_frames={peak_frames}, seed={seed})")
