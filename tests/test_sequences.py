@@ -59,6 +59,14 @@ def test_resample_lengthens_and_shortens():
         seq.resample(clip, 3, "cubic")
 
 
+def test_interval_index_maps_frames_of_a_stretched_interval():
+    # 10..20 brought to 6 frames: one new frame per 2 old ones
+    assert seq.interval_index([10, 14, 20], 10, 20, 6).tolist() == [0, 2, 5]
+    # one interval per clip; a one-frame interval does not divide by zero
+    got = seq.interval_index(np.array([4, 7]), np.array([0, 7]), np.array([8, 7]), 5)
+    assert got.tolist() == [2, 0] and got.dtype == np.int64
+
+
 def test_sequence_data_window_moves_the_timing():
     s = _clips(t=10)
     w = s.window(4)  # interval 2..6, centred: frames 2..5

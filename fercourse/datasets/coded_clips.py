@@ -41,7 +41,7 @@ import numpy as np
 from .. import facs
 from .errors import DataFormatError, DataMissingError
 from .imagefiles import IMAGE_SUFFIXES
-from .sequences import MICRO_MAX_SECONDS, SequenceData
+from .sequences import MICRO_MAX_SECONDS, SequenceData, interval_index
 
 __all__ = ["Layout", "ClipRow", "Scan", "parse_au_codes", "read_sheet", "scan", "load", "find_file",
            "find_folder"]
@@ -498,7 +498,7 @@ def load(layout: Layout, found: Scan, *, class_names, length: int, size: int = 4
     start, stop = np.array(spans).T
 
     def grid(frame_number):
-        return np.rint((np.array(frame_number) - start) / np.maximum(stop - start, 1) * (length - 1)).astype(np.int64)
+        return interval_index(frame_number, start, stop, length)
 
     return SequenceData(
         frames=np.stack(frames), aus=np.stack([r.aus for r in kept]),

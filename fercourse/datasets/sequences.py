@@ -30,7 +30,7 @@ from ..labels import EMOTIONS
 
 __all__ = [
     "SequenceData", "MICRO_MAX_SECONDS", "window_indices", "resample_positions", "interpolate",
-    "resample", "map_index",
+    "resample", "map_index", "interval_index",
 ]
 
 MICRO_MAX_SECONDS = 0.5
@@ -112,6 +112,17 @@ def map_index(index, n_frames: int, length: int) -> np.ndarray:
     if n_frames <= 1:
         return np.zeros_like(index, dtype=np.int64)
     return np.rint(index * (length - 1) / (n_frames - 1)).astype(np.int64)
+
+
+def interval_index(index, start, stop, length: int) -> np.ndarray:
+    """Where frame ``index`` lands when frames ``start..stop`` are brought to ``length`` frames.
+
+    Arguments may be arrays, one value per clip; an interval of one frame counts as two long.
+    The one rule for moving onset, apex and offset with a stretched interval, whether its frames
+    were in memory (:meth:`SequenceData.interval`) or in files (the CASME II and SAMM readers).
+    """
+    span = np.maximum(np.asarray(stop) - start, 1)
+    return np.rint((np.asarray(index) - start) / span * (length - 1)).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- the dataset
@@ -276,7 +287,7 @@ class SequenceData:
         span = np.maximum(stop - start, 1)
 
         def grid(index):
-            return np.rint((index - start) / span * (length - 1)).astype(np.int64)
+            return interval_index(index, start, stop, length)
 
         fps = np.broadcast_to(np.asarray(self.fps, dtype=float), (len(self),)) * (length - 1) / span
         return self._replace(
