@@ -51,7 +51,7 @@ from .live_scores import latency_summary, match_boxes
 from .video import (FrameWindow, NotebookViewer, capture_frames, check_writable, open_camera, open_video,
                     video_writer)
 
-__all__ = ["STAGES", "FaceRecord", "FrameResult", "LivePipeline", "ema", "smooth_sequence", "resmooth", "calibrate",
+__all__ = ["STAGES", "FaceRecord", "FrameResult", "LivePipeline", "ema", "resmooth", "calibrate",
            "model_input", "load_model", "default_class_names", "process_video", "run_camera", "annotate",
            "VideoSummary", "results_csv"]
 
@@ -77,20 +77,6 @@ def ema(previous, current, dt: float, tau: float) -> np.ndarray:
         return current
     weight = 1.0 - math.exp(-max(float(dt), 0.0) / float(tau))
     return previous + weight * (current - previous)
-
-
-def smooth_sequence(probs, times, tau: float) -> np.ndarray:
-    """Apply :func:`ema` along a sequence: ``probs`` (T, C) at ``times`` (T,) seconds -> (T, C)."""
-    probs = np.asarray(probs, dtype=np.float64)
-    times = np.asarray(times, dtype=np.float64)
-    if probs.ndim != 2 or len(times) != len(probs):
-        raise ValueError(f"probs must be (T, C) with one time per row; got {probs.shape} and {times.shape}")
-    out = np.empty_like(probs)
-    state = None
-    for i, (p, t) in enumerate(zip(probs, times)):
-        state = ema(state, p, t - times[i - 1] if i else 0.0, tau)
-        out[i] = state
-    return out
 
 
 def resmooth(results, tau: float, class_names=None):
@@ -491,7 +477,7 @@ def _csv_header(class_names):
             *[f"p_{name}" for name in class_names]]
 
 
-def _csv_rows(result, class_names):
+def _csv_rows(result):
     for r in result.faces:
         yield [result.index, f"{result.time:.4f}", r.face_id, *r.box, int(r.detected), r.label,
                *[f"{p:.4f}" for p in r.probs]]
@@ -542,7 +528,7 @@ def process_video(pipeline: LivePipeline, source, *, out=None, csv_path=None, pr
             if sink is not None:
                 sink.write(result.image)
             if table is not None:
-                table.writerows(_csv_rows(result, pipeline.class_names))
+                table.writerows(_csv_rows(result))
             result.image = None
             results.append(result)
         if not results:
@@ -622,5 +608,5 @@ def results_csv(results, class_names) -> str:
     table = csv.writer(out)
     table.writerow(_csv_header(class_names))
     for result in results:
-        table.writerows(_csv_rows(result, class_names))
+        table.writerows(_csv_rows(result))
     return out.getvalue()
