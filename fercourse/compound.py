@@ -24,6 +24,7 @@ import pandas as pd
 from . import config, facs, render
 from .datasets.facedata import FaceData
 from .labels import EMOTIONS
+from .multitask import AUS
 
 __all__ = ["COMPOUND_APEX", "compound_names", "compound_templates", "sample_compound_aus",
            "make_compound_faces", "zero_shot_scores", "zero_shot_accuracy", "few_shot"]
@@ -33,7 +34,8 @@ COMPOUND_APEX = facs.FACS_GRADES["D"]
 face's own intensity scales it.  Du et al. photographed posed, fully recognisable expressions;
 the value is this course's choice."""
 
-_EXPRESSIVE = np.array([au not in (43, 45) for au in facs.AUS])
+_EXPRESSIVE = np.isin(facs.AUS, AUS)
+"""The AUs a compound face may show (the AU head's 17: no eye closure or blink), over facs.AUS."""
 
 
 def compound_names(compounds=None) -> tuple[str, ...]:
@@ -48,8 +50,6 @@ def compound_names(compounds=None) -> tuple[str, ...]:
 def compound_templates(compounds=None, aus=None) -> np.ndarray:
     """(K, A) 0/1 matrix: 1 where compound k shows AU a (columns: ``aus``, default the 17 of
     :data:`fercourse.multitask.AUS`)."""
-    from .multitask import AUS
-
     aus = AUS if aus is None else tuple(aus)
     names = compound_names(compounds)
     return np.array([[1.0 if au in facs.COMPOUNDS[c]["aus"] else 0.0 for au in aus] for c in names], np.float32)
