@@ -222,8 +222,8 @@ class FrameWindow:
     def __init__(self, title: str):
         self.title = title
         self.kind = None
-        if gui_available() and (not sys.platform.startswith("linux") or os.environ.get("DISPLAY")
-                                or os.environ.get("WAYLAND_DISPLAY")):
+        display = not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if gui_available() and display:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
             self.kind = "opencv"
             return
@@ -231,7 +231,6 @@ class FrameWindow:
 
         backend = matplotlib.get_backend().lower()
         interactive = backend not in ("agg", "pdf", "ps", "svg", "cairo", "template") and "inline" not in backend
-        display = not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
         if not (interactive and display):
             raise ValueError(
                 "no display to show the camera in: this OpenCV has no windows (opencv-python-headless) and "
@@ -274,7 +273,6 @@ class FrameWindow:
             cv2.destroyWindow(self.title)
         elif self.kind == "matplotlib":
             self._plt.close(self.fig)
-
 
 
 class NotebookViewer:
