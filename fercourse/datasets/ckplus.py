@@ -39,6 +39,7 @@ places.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -614,11 +615,10 @@ def _read_ckplus48(path, peak_frames, include_neutral, size, all_sequences) -> d
                               "like S010_004_00000019.png; without them no subject-independent split is possible")
     keys = [(m.group(1), m.group(2)) for m in parsed]
     frames = np.array([int(m.group(3)) for m in parsed], np.int64)
-    keep = np.zeros(len(data), bool)
-    for key in set(keys):
-        idx = [i for i, k in enumerate(keys) if k == key]
-        keep[sorted(idx, key=lambda i: frames[i])[-peak_frames:]] = True
-    order = sorted(np.flatnonzero(keep), key=lambda i: (keys[i], frames[i]))
+    # faces in order of sequence and frame; the last peak_frames of each sequence are kept
+    by_sequence = sorted(range(len(keys)), key=lambda i: (keys[i], frames[i]))
+    order = [i for _, sequence in itertools.groupby(by_sequence, key=keys.__getitem__)
+             for i in list(sequence)[-peak_frames:]]
     images = data.images[order]
     if size != images.shape[1]:
         images = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA if size < images.shape[1]
