@@ -206,3 +206,21 @@ def test_dataset_folder_is_the_first_named_folder_holding_a_sheet(tmp_path):
     (tmp_path / "B" / "sub" / "codes-1.xlsx").write_bytes(b"")
     assert dataset_folder(tmp_path, ("A", "B"), "codes-*.xlsx") == tmp_path / "B"
     assert dataset_folder(tmp_path, ("A",), "codes-*.xlsx") is None
+
+
+def test_locate_sheet_takes_the_path_given_else_searches_the_data_home(data_home):
+    from fercourse.datasets.coded_clips import locate_sheet
+
+    how = "not in {home}"
+    with pytest.raises(DataMissingError, match=f"not in {data_home}"):
+        locate_sheet(None, ("D",), "codes-*.xlsx", how)
+    (data_home / "D" / "sub").mkdir(parents=True)
+    sheet = data_home / "D" / "sub" / "codes-1.xlsx"
+    sheet.write_bytes(b"")
+    assert locate_sheet(None, ("D",), "codes-*.xlsx", how) == (data_home / "D", sheet)
+    elsewhere = data_home.parent / "elsewhere"
+    with pytest.raises(DataMissingError, match="elsewhere: no such folder"):
+        locate_sheet(elsewhere, ("D",), "codes-*.xlsx", how)
+    elsewhere.mkdir()
+    with pytest.raises(DataMissingError, match="no coding sheet codes-"):
+        locate_sheet(elsewhere, ("D",), "codes-*.xlsx", how)

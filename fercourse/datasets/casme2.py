@@ -84,13 +84,7 @@ def casme2_path(data_home: str | os.PathLike | None = None) -> Path | None:
 
 
 def _locate(path, frames):
-    home = config.data_home()
-    root = Path(path) if path is not None else casme2_path()
-    if root is None or not root.is_dir():
-        raise DataMissingError(HOW_TO_GET.format(home=home) if path is None else f"{path}: no such folder")
-    sheet = coded_clips.find_file(root, SHEET_PATTERN)
-    if sheet is None:
-        raise DataMissingError(f"{root}: no coding sheet {SHEET_PATTERN} in it or the two folder levels below")
+    root, sheet = coded_clips.locate_sheet(path, CANDIDATE_NAMES, SHEET_PATTERN, HOW_TO_GET)
     if frames not in ("auto", "raw", "cropped"):
         raise ValueError(f"frames must be 'auto', 'raw' or 'cropped'; got {frames!r}")
     raw = coded_clips.find_folder(root, RAW_FOLDERS) if frames != "cropped" else None
@@ -99,13 +93,13 @@ def _locate(path, frames):
     if folder is None:
         wanted = {"auto": RAW_FOLDERS + CROPPED_FOLDERS, "raw": RAW_FOLDERS, "cropped": CROPPED_FOLDERS}[frames]
         raise DataMissingError(f"{root}: no frame folder ({', '.join(wanted)}) in it or the two levels below")
-    return root, sheet, folder, raw is not None
+    return sheet, folder, raw is not None
 
 
 def scan_casme2(path=None, *, task: str = "5", frames: str = "auto", on_problem: str = "skip"):
     """The coding sheet checked against the frame folders, no image decoded: a :class:`.coded_clips.Scan`."""
     mapping, _ = _classes(task)
-    _, sheet, folder, _ = _locate(path, frames)
+    sheet, folder, _ = _locate(path, frames)
     return coded_clips.scan(LAYOUT, sheet, folder, classes=mapping, on_problem=on_problem)
 
 
@@ -129,7 +123,7 @@ def load_casme2(path=None, *, task: str = "5", length: int = DEFAULT_LENGTH, siz
     verbose : print one line per dataset and the number of notes.
     """
     mapping, class_names = _classes(task)
-    root, sheet, folder, is_raw = _locate(path, frames)
+    sheet, folder, is_raw = _locate(path, frames)
     found = coded_clips.scan(LAYOUT, sheet, folder, classes=mapping, on_problem=on_problem)
     data = coded_clips.load(LAYOUT, found, class_names=class_names, length=length, size=size, crop=is_raw,
                             context=context, on_problem=on_problem, source=f"{folder} + {sheet.name}")

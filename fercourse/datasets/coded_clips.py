@@ -38,13 +38,13 @@ from typing import Callable
 
 import numpy as np
 
-from .. import facs
+from .. import config, facs
 from .errors import DataFormatError, DataMissingError
 from .imagefiles import IMAGE_SUFFIXES
 from .sequences import MICRO_MAX_SECONDS, SequenceData, interval_index
 
 __all__ = ["Layout", "ClipRow", "Scan", "parse_au_codes", "read_sheet", "scan", "load", "find_file",
-           "find_folder"]
+           "find_folder", "locate_sheet"]
 
 HEADER_SEARCH_ROWS = 40
 """How many rows from the top the header row is looked for in (SAMM puts 13 rows of notes first)."""
@@ -277,6 +277,30 @@ def dataset_folder(home: Path, names, sheet_pattern: str) -> Path | None:
         if root.is_dir() and find_file(root, sheet_pattern) is not None:
             return root
     return None
+
+
+def locate_sheet(path, names, sheet_pattern: str, how_to_get: str) -> tuple[Path, Path]:
+    """A dataset's folder and its coding sheet: ``path``, else the first of ``names`` in the data home.
+
+    Raises
+    ------
+    DataMissingError
+        ``how_to_get`` (formatted with ``home=`` the data home) when no ``path`` was given and
+        the data home holds none of ``names``; else naming the folder and what it lacks.
+    """
+    if path is not None:
+        root = Path(path)
+        if not root.is_dir():
+            raise DataMissingError(f"{path}: no such folder")
+    else:
+        home = config.data_home()
+        root = dataset_folder(home, names, sheet_pattern)
+        if root is None:
+            raise DataMissingError(how_to_get.format(home=home))
+    sheet = find_file(root, sheet_pattern)
+    if sheet is None:
+        raise DataMissingError(f"{root}: no coding sheet {sheet_pattern} in it or the two folder levels below")
+    return root, sheet
 
 
 def find_file(root: Path, pattern: str, depth: int = 2) -> Path | None:

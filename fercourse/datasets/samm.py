@@ -94,23 +94,17 @@ def _frames_root(root: Path) -> Path | None:
 
 
 def _locate(path):
-    root = Path(path) if path is not None else samm_path()
-    if root is None or not root.is_dir():
-        raise DataMissingError(HOW_TO_GET.format(home=config.data_home()) if path is None
-                               else f"{path}: no such folder")
-    sheet = coded_clips.find_file(root, SHEET_PATTERN)
-    if sheet is None:
-        raise DataMissingError(f"{root}: no coding sheet {SHEET_PATTERN} in it or the two folder levels below")
+    root, sheet = coded_clips.locate_sheet(path, CANDIDATE_NAMES, SHEET_PATTERN, HOW_TO_GET)
     folder = _frames_root(root)
     if folder is None:
         raise DataMissingError(f"{root}: no subject folders (006, 007, ...) in it or the two levels below")
-    return root, sheet, folder
+    return sheet, folder
 
 
 def scan_samm(path=None, *, task: str = "all", on_problem: str = "skip"):
     """The coding sheet checked against the frame folders, no image decoded: a :class:`.coded_clips.Scan`."""
     mapping, _ = _classes(task)
-    _, sheet, folder = _locate(path)
+    sheet, folder = _locate(path)
     return coded_clips.scan(LAYOUT, sheet, folder, classes=mapping, on_problem=on_problem)
 
 
@@ -122,7 +116,7 @@ def load_samm(path=None, *, task: str = "all", length: int = DEFAULT_LENGTH, siz
     whole frames (resized) instead of the course's crop (one box per clip, from the onset frame).
     """
     mapping, class_names = _classes(task)
-    _, sheet, folder = _locate(path)
+    sheet, folder = _locate(path)
     found = coded_clips.scan(LAYOUT, sheet, folder, classes=mapping, on_problem=on_problem)
     data = coded_clips.load(LAYOUT, found, class_names=class_names, length=length, size=size, crop=crop,
                             context=context, on_problem=on_problem, source=f"{folder} + {sheet.name}")
