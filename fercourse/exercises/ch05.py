@@ -21,8 +21,11 @@ def check_grad_cam(cam, model, face, class_index=None, layer=None) -> Verdict:
     face = np.asarray(face)
     faces = face[None] if face.ndim in (2, 3) and face.shape[0] != 1 else face
     coarse = explain.grad_cam(model, faces, class_index, layer=layer, upsample=False)[0]
-    fine = explain.grad_cam(model, faces, class_index, layer=layer)[0]
-    want = coarse if cam.shape == coarse.shape else fine if cam.shape == fine.shape else None
+    if cam.shape == coarse.shape:
+        want = coarse
+    else:  # the upsampled map, computed only for a map that is not at the layer's resolution
+        fine = explain.grad_cam(model, faces, class_index, layer=layer)[0]
+        want = fine if cam.shape == fine.shape else None
     if want is None:
         return wrong(f"the map should have the layer's shape {coarse.shape} (or the face's {fine.shape}); "
                      f"got {cam.shape}")
