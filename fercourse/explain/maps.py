@@ -84,7 +84,7 @@ def smoothgrad(model, faces, class_index=None, *, samples=25, noise=0.15, seed=0
     if not 0 <= noise <= 1:
         raise ValueError(f"noise is a fraction of the pixel range, 0..1; got {noise!r}")
     idx = class_indices(model, class_index, len(x))
-    idx = predicted_classes(model, faces, batch_size) if idx is None else idx
+    idx = layer_outputs(model, x, batch_size=batch_size).argmax(-1) if idx is None else idx
     rng = np.random.default_rng(seed)
     total = np.zeros_like(x)
     per_batch = max(1, batch_size // samples)

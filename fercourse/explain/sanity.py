@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from scipy.stats import rankdata
 
+from .. import config
 from . import maps as _maps
 from .checks import as_faces
 
@@ -24,10 +25,11 @@ METHODS = ("saliency", "smoothgrad", "guided_backprop", "grad_cam", "occlusion")
 def untrained_twin(model, seed=0) -> keras.Model:
     """The same architecture with fresh random weights, as its initialisers draw them.
 
-    Seeds Keras's global random generator with ``seed`` (the only way to seed initialisers
-    that were built without a seed), so the twin is the same on every run.
+    Seeds the global random generators with ``seed`` (:func:`fercourse.config.seed_everything`:
+    the only way to seed initialisers that were built without a seed), so the twin is the same
+    on every run.
     """
-    keras.utils.set_random_seed(int(seed))
+    config.seed_everything(seed)
     twin = keras.models.clone_model(model)
     twin.name = f"{model.name}_untrained"
     return twin
