@@ -19,7 +19,7 @@ the network's features.  This module holds the tools for both, each written once
 
 Every network is trained by :func:`fercourse.train.fit`, the course's one training loop.
 
-Why one module of about 640 lines, above the package's ~400: it is one idea, reusing a trained
+Why one module of about 630 lines, above the package's ~400: it is one idea, reusing a trained
 network, and the methods a learning curve compares are thin wrappers over the functions above
 them (:class:`FrozenTrunk` over :func:`frozen_trunk`, :class:`LinearProbe` over
 :func:`linear_probe`...), run by :func:`cross_validate`; apart, a method and what it wraps would
@@ -507,6 +507,7 @@ class CVResult:
     pooled : :func:`fercourse.evaluate.report` of all folds' test predictions together.
     y_true, probs : the test labels and predicted probabilities of all folds, concatenated.
     test_index : the index (into the data passed in) of each row of ``y_true``.
+    settings : how the folds were made: ``folds``, ``n_splits``, ``n_per_class``.
     """
 
     method: str
@@ -524,10 +525,12 @@ class CVResult:
 
     @property
     def fold_mean(self) -> float:
+        """The folds' accuracies averaged (each fold counts once, whatever its size)."""
         return float(self.folds["accuracy"].mean())
 
     @property
     def fold_std(self) -> float:
+        """The folds' accuracies' sample standard deviation (0 for one fold)."""
         return float(self.folds["accuracy"].std(ddof=1)) if len(self.folds) > 1 else 0.0
 
     def __repr__(self):
