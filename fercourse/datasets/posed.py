@@ -71,6 +71,9 @@ def make_posed_faces(
     rng = np.random.default_rng(seed)
     threshold = facs.FACS_GRADES["A"]
 
+    # Each sequence has n_frames; the last peak_frames are taken (and the first, neutral, one).
+    n_frames = peak_frames + 8
+    chosen = ([0] if include_neutral else []) + list(range(n_frames - peak_frames, n_frames))
     rows = []
     # Emotions go round so that every class gets (nearly) the same number of sequences.
     turn = rng.permutation(len(classes))
@@ -86,10 +89,6 @@ def make_posed_faces(
             light = render.Lighting(direction=float(rng.uniform(0, 360)), strength=0.05,
                                     contrast=1.0, brightness=0.0, gamma=1.0, noise=1.5, blur=0.0)
             key = (f"S{s + 1:03d}", f"{q + 1:03d}")
-            n_frames = peak_frames + 8
-            chosen = list(range(n_frames - peak_frames, n_frames))
-            if include_neutral:
-                chosen.insert(0, 0)
             for frame in chosen:
                 neutral = frame == 0
                 # the last frames close in on the apex, as a posed expression settles
