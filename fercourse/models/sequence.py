@@ -25,6 +25,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from .blocks import finish, softmax_head
+
 __all__ = [
     "FEATURE_LAYER", "feature_extractor", "frame_features", "feature_stats", "OnsetRelative",
     "temporal_head", "vector_head", "cnn_rnn", "difference_cnn",
@@ -78,10 +80,9 @@ def _standardise(x, stats, name="standardise"):
     return layers.Normalization(axis=-1, mean=mean, variance=var, name=name)(x)
 
 
-def _compile(model, learning_rate):
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
+def _finish(inputs, outputs, name, learning_rate, compile):
+    """The model, compiled as every course model is (:func:`.blocks.finish`), with Adam."""
+    return finish(inputs, outputs, name, keras.optimizers.Adam(learning_rate) if compile else None, compile)
 
 
 @keras.saving.register_keras_serializable(package="fercourse")
@@ -124,9 +125,7 @@ def temporal_head(length: int, feature_dim: int, num_classes: int, *, rnn: str =
     x = (layers.LSTM if rnn == "lstm" else layers.GRU)(units, name=rnn)(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    model = keras.Model(inputs, outputs, name=f"{rnn}_head")
-    return _compile(model, learning_rate) if compile else model
+    return _finish(inputs, softmax_head(x, num_classes), f"{rnn}_head", learning_rate, compile)
 
 
 def vector_head(feature_dim: int, num_classes: int, *, dropout: float = 0.3, stats=None,
@@ -136,9 +135,7 @@ def vector_head(feature_dim: int, num_classes: int, *, dropout: float = 0.3, sta
     x = _standardise(inputs, stats)
     if dropout:
         x = layers.Dropout(dropout, name="drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    model = keras.Model(inputs, outputs, name=name)
-    return _compile(model, learning_rate) if compile else model
+    return _finish(inputs, softmax_head(x, num_classes), name, learning_rate, compile)
 
 
 def cnn_rnn(extractor, head, *, frame_shape=None) -> keras.Model:
@@ -153,9 +150,9 @@ def cnn_rnn(extractor, head, *, frame_shape=None) -> keras.Model:
     extractor.trainable = False
     inputs = keras.Input((length, *frame_shape), name="clip")
     x = layers.TimeDistributed(extractor, name="per_frame_cnn")(inputs)
-    model = keras.Model(inputs, head(x), name=f"cnn_{head.name.replace('_head', '')}")
-    return _compile(model, float(keras.ops.convert_to_numpy(head.optimizer.learning_rate))
-                    if getattr(head, "optimizer", None) is not None else 3e-3)
+    learning_rate = (float(keras.ops.convert_to_numpy(head.optimizer.learning_rate))
+                     if getattr(head, "optimizer", None) is not None else 3e-3)
+    return _finish(inputs, head(x), f"cnn_{head.name.replace('_head', '')}", learning_rate, True)
 
 
 def difference_cnn(input_shape=(48, 48, 2), num_classes: int = 6, *, widths=(16, 32, 64), dropout: float = 0.3,
@@ -175,6 +172,4 @@ def difference_cnn(input_shape=(48, 48, 2), num_classes: int = 6, *, widths=(16,
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    model = keras.Model(inputs, outputs, name="difference_cnn")
-    return _compile(model, learning_rate) if compile else model
+    return _finish(inputs, softmax_head(x, num_classes), "difference_cnn", learning_rate, compile)
