@@ -21,7 +21,7 @@ one of two answers, always naming the sheet row and the clip:
 The notes travel with the data (:attr:`SequenceData.notes`) and :meth:`SequenceData.describe`
 prints them.  Nothing is dropped silently.
 
-Why one module of about 470 lines, above the package's ~400: it is one reading, of a coding
+Why one module of about 530 lines, above the package's ~400: it is one reading, of a coding
 sheet and its frame folders.  Parsing the sheet, scanning the rows against the folders and
 loading the faces share :class:`ClipRow`, :class:`Scan` and the notes every irregular cell gets;
 CASME II and SAMM each add only a :class:`Layout`, where their files lie and their tasks'
