@@ -39,7 +39,7 @@ __all__ = [
     "label_features", "au_columns", "measure", "count_reached", "unit_gradient_maps",
 ]
 
-AUS17 = tuple(au for au in facs.AUS if au not in (43, 45))
+AUS17 = facs.EXPRESSION_AUS
 """FaceBehaviorNet's 17 action units (the course's AUs without eye closure and blink)."""
 
 BREUER_KIMMEL_AUS = (4, 5, 9, 10, 12, 25)

@@ -91,6 +91,12 @@ AU_TABLE: dict[int, ActionUnit] = {
 AUS: tuple[int, ...] = tuple(AU_TABLE)
 """AU numbers in the fixed order of every AU-intensity array in the course."""
 
+EYE_CLOSURE_AUS: tuple[int, ...] = (43, 45)
+"""Eye closure and blink: in no expression's prototype; in clips, the blinks are distractors."""
+
+EXPRESSION_AUS: tuple[int, ...] = tuple(au for au in AUS if au not in EYE_CLOSURE_AUS)
+"""FaceBehaviorNet's 17 AUs: the course's AUs without eye closure and blink, in :data:`AUS` order."""
+
 AU_INDEX: dict[int, int] = {au: i for i, au in enumerate(AUS)}
 """Column of each AU in an AU-intensity array."""
 
@@ -365,7 +371,7 @@ def nearest_prototype(aus, emotions=EMOTIONS, return_scores: bool = False):
     return_scores : also return ``{emotion: similarity}``.
     """
     v = au_vector(aus).astype(np.float64)
-    keep = np.array([au not in (43, 45) for au in AUS])
+    keep = np.isin(AUS, EXPRESSION_AUS)
     v = v * keep
     norm_v = np.linalg.norm(v)
     scores = {}

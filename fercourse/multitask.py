@@ -60,7 +60,7 @@ TASKS = ("expression", "aus", "va")
 """The three heads, by the names of the network's outputs (and of the keys of ``y`` and of
 ``sample_weight``): expression probabilities (7), AU probabilities (17), valence and arousal (2)."""
 
-AUS: tuple[int, ...] = tuple(au for au in facs.AUS if au not in (43, 45))
+AUS: tuple[int, ...] = facs.EXPRESSION_AUS
 """FaceBehaviorNet's 17 AUs, in the order of the AU head's outputs (:data:`fercourse.facs.AUS`
 without eye closure and blink)."""
 

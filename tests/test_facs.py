@@ -129,3 +129,10 @@ def test_chapter1_checks_accept_right_and_reject_wrong_answers():
     assert ch01.majority_baseline(data) == pytest.approx(0.0)  # Training's commonest is 0, absent in test
     assert ch01.check_majority_baseline(data, 0.0)
     assert not ch01.check_majority_baseline(data, 1 / 3)
+
+
+def test_expression_aus_are_the_course_aus_without_eye_closure_in_order():
+    assert facs.EYE_CLOSURE_AUS == (43, 45)
+    assert len(facs.EXPRESSION_AUS) == 17 and not set(facs.EXPRESSION_AUS) & {43, 45}
+    assert list(facs.EXPRESSION_AUS) == [au for au in facs.AUS if au in facs.EXPRESSION_AUS]
+    assert set(facs.EXPRESSION_AUS) | {43, 45} == set(facs.AUS)

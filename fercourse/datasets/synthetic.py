@@ -42,7 +42,7 @@ EMFACS prototype lacks (e.g. AU24 in anger)."""
 
 _N_AU = len(facs.AUS)
 _BLINK = facs.AU_INDEX[45]
-_EXPRESSIVE = np.array([au not in (43, 45) for au in facs.AUS])
+_EXPRESSIVE = np.isin(facs.AUS, facs.EXPRESSION_AUS)
 
 
 def _apex_table(emotion: str) -> np.ndarray:
