@@ -11,7 +11,7 @@ import time
 import cv2
 import numpy as np
 
-from .faces import detect_faces
+from .faces import box_iou, detect_faces
 from .images import to_gray
 
 __all__ = ["detection_testset", "benchmark_frame", "score_boxes", "time_detector", "evaluate_detector"]
@@ -39,14 +39,6 @@ def detection_testset(face_side: int = 100, pad: int = 30):
         images[i] = cv2.copyMakeBorder(up, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(up.mean()))
     is_face = np.arange(len(raw)) < len(raw) // 2
     return images, is_face, np.array([pad, pad, face_side, face_side])
-
-
-def _iou(boxes, box):
-    x, y, w, h = box
-    ix = np.clip(np.minimum(boxes[:, 0] + boxes[:, 2], x + w) - np.maximum(boxes[:, 0], x), 0, None)
-    iy = np.clip(np.minimum(boxes[:, 1] + boxes[:, 3], y + h) - np.maximum(boxes[:, 1], y), 0, None)
-    inter = ix * iy
-    return inter / (boxes[:, 2] * boxes[:, 3] + w * h - inter)
 
 
 def benchmark_frame(width: int = 640, height: int = 480) -> np.ndarray:
@@ -85,7 +77,7 @@ def score_boxes(boxes, is_face, face_box, *, min_iou: float = 0.4) -> dict:
     for found_boxes, face, truth in zip(boxes, is_face, face_boxes):
         found_boxes = np.asarray(found_boxes).reshape(-1, 4)
         if face:
-            hits = int((_iou(found_boxes, truth) >= min_iou).sum()) if len(found_boxes) else 0
+            hits = int((box_iou(found_boxes, truth)[:, 0] >= min_iou).sum()) if len(found_boxes) else 0
             found.append(hits > 0)
             extra += len(found_boxes) - min(hits, 1)
         else:

@@ -35,7 +35,7 @@ from .images import IMAGE_SUFFIXES, load_image, to_gray
 __all__ = [
     "DEFAULT_PARAMS", "TUNED_PARAMS", "IMAGE_SUFFIXES", "CropReport",
     "haar_cascade", "lbp_cascade", "eye_cascade", "integral_image", "load_image", "to_gray",
-    "detect_faces", "find_eyes", "rotate_image", "align_face", "crop_face", "crop_faces",
+    "detect_faces", "box_iou", "find_eyes", "rotate_image", "align_face", "crop_face", "crop_faces",
     "crop_images", "crop_folder", "video_faces", "detection_testset", "benchmark_frame",
     "score_boxes", "time_detector", "evaluate_detector",
 ]
@@ -170,6 +170,23 @@ def _size(value, name):
     return w, h
 
 
+def box_iou(a, b) -> np.ndarray:
+    """Intersection over union of every box in ``a`` with every box in ``b``: ``(len(a), len(b))``.
+
+    Boxes are (x, y, w, h) rows; two boxes of no area overlap 0.  Detectors are scored with it
+    (:mod:`fercourse.detector_eval`) and live faces followed and scored (:mod:`fercourse.live_scores`).
+    """
+    a = np.asarray(a, float).reshape(-1, 4)
+    b = np.asarray(b, float).reshape(-1, 4)
+    ix = np.clip(np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    union = a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
 def detect_faces(image, *, cascade="haar", scale_factor: float = 1.1, min_neighbors: int = 3,
                  min_size=None, max_size=None, equalize: bool = False,
                  max_side: int | None = MAX_DETECT_SIDE) -> np.ndarray:
@@ -197,7 +214,8 @@ def detect_faces(image, *, cascade="haar", scale_factor: float = 1.1, min_neighb
 
     Returns
     -------
-    (N, 4) int array, sorted by area, largest first; (0, 4) when there is no face.
+    (N, 4) int array, sorted by area, largest first (ties: left to right, then top to bottom);
+    (0, 4) when there is no face.
     """
     gray = to_gray(image)
     if gray.size == 0:
@@ -229,7 +247,10 @@ def detect_faces(image, *, cascade="haar", scale_factor: float = 1.1, min_neighb
     boxes[:, 1] = boxes[:, 1].clip(0, height - 1)
     boxes[:, 2] = np.minimum(boxes[:, 2], width - boxes[:, 0])
     boxes[:, 3] = np.minimum(boxes[:, 3], height - boxes[:, 1])
-    order = np.argsort(-(boxes[:, 2] * boxes[:, 3]), kind="stable")
+    # Largest first; equal areas left to right, then top to bottom.  OpenCV's own order of equal
+    # boxes depends on how its threads split the image, so without the tie-break the same image
+    # could give its faces in another order from one call to the next.
+    order = np.lexsort((boxes[:, 1], boxes[:, 0], -(boxes[:, 2] * boxes[:, 3])))
     return boxes[order]
 
 

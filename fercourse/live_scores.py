@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .faces import box_iou
+
 if TYPE_CHECKING:    # only named in annotations: scoring a run does not need the renderer
     from .testvideo import TestVideo
 
@@ -28,25 +30,13 @@ __all__ = ["match_boxes", "score_run", "labelled_crops", "flicker", "timing_tabl
 
 # --------------------------------------------------------------------------- scoring a run
 
-def _iou_matrix(a, b) -> np.ndarray:
-    a = np.asarray(a, float).reshape(-1, 4)
-    b = np.asarray(b, float).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
-                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
-                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    union = a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
 def match_boxes(a, b, min_iou: float = 0.3) -> list[tuple[int, int]]:
     """Pairs ``(i, j)`` of boxes ``a[i]``, ``b[j]`` matched greedily by intersection over union.
 
     The pair with the largest overlap is taken first, then the next among the boxes left,
     down to ``min_iou``.  Used both to follow faces from frame to frame and to score them.
     """
-    iou = _iou_matrix(a, b)
+    iou = box_iou(a, b)
     pairs = []
     if iou.size == 0:
         return pairs

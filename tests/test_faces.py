@@ -201,6 +201,8 @@ def test_crop_faces_every_face_and_bad_args(astronaut):
     two = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)     # her face and its mirror image
     boxes = faces.detect_faces(two, **faces.TUNED_PARAMS)
     assert sorted(boxes[:, 0] + boxes[:, 2] // 2) == pytest.approx([225, 1024 - 225], abs=15)
+    if boxes[0, 2] * boxes[0, 3] == boxes[1, 2] * boxes[1, 3]:   # a tie goes left to right
+        assert boxes[0, 0] < boxes[1, 0]
     crops = faces.crop_faces(two, size=24, **faces.TUNED_PARAMS)
     assert crops.shape == (2, 24, 24)
     assert np.array_equal(faces.crop_faces(two, boxes, size=24), crops)
@@ -294,3 +296,14 @@ def test_parameter_choice_check():
     assert not ch02.check_parameter_choice(table, dict(scale_factor=1.1, min_neighbors=3, min_size=0), 0.99)
     assert not ch02.check_parameter_choice(table, dict(scale_factor=1.3, min_neighbors=3, min_size=0), 0.99)
     assert not ch02.check_parameter_choice(table, dict(scale_factor=1.1), 0.99)
+
+
+def test_box_iou_of_every_pair():
+    from fercourse.faces import box_iou
+
+    a = [(0, 0, 10, 10), (100, 100, 5, 5)]
+    b = [(5, 0, 10, 10), (0, 0, 10, 10), (0, 0, 0, 0)]
+    iou = box_iou(a, b)
+    assert iou.shape == (2, 3)
+    np.testing.assert_allclose(iou[0], [50 / 150, 1.0, 0.0])
+    np.testing.assert_allclose(iou[1], [0.0, 0.0, 0.0])
