@@ -91,8 +91,6 @@ def run(cmd, **kw) -> None:
 # ---------------------------------------------------------------- the chapters' time budget
 CHAPTER_BUDGET_S = 120
 """Seconds a chapter may take in the quick profile, course model cached, on the reference CPU."""
-BUDGETS_S = {"06_transfer_learning": 180, "07_micro_expressions": 180, "08_one_network": 180}
-"""Chapters the course allows "two to three minutes"."""
 REFERENCE_CPU = "a 2-core x86-64 CPU without AVX-512 (AVX2 and FMA), TensorFlow on the CPU"
 REFERENCE_CALIBRATION_S = 1.2
 """What the calibration workload (:data:`CALIBRATION`: the fastest of three epochs of 1,536 faces
@@ -160,10 +158,9 @@ def check_budgets(python: Path) -> None:
           f"this machine trains {slowness:.2f}x as long as that):")
     over = []
     for name, seconds in sorted(times.items()):
-        budget = BUDGETS_S.get(name, CHAPTER_BUDGET_S)
-        limit = MARGIN * budget * max(slowness, 0.25)
+        limit = MARGIN * CHAPTER_BUDGET_S * max(slowness, 0.25)
         flag = "  OVER BUDGET" if seconds > limit else ""
-        print(f"  {name:32s} {seconds:6.1f} s   (budget {budget} s, fails above {limit:.0f} s here){flag}")
+        print(f"  {name:32s} {seconds:6.1f} s   (fails above {limit:.0f} s here){flag}")
         if flag:
             over.append(name)
     if over:

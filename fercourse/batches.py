@@ -19,7 +19,7 @@ import math
 import keras
 import numpy as np
 
-__all__ = ["ArrayBatches", "as_images", "lengths"]
+__all__ = ["ArrayBatches", "as_images", "lengths", "for_fit"]
 
 
 def as_images(x, name="x"):
@@ -66,10 +66,16 @@ class ArrayBatches(keras.utils.PyDataset):
     augment : None or a callable ``f(batch, rng)`` (see :mod:`fercourse.augment`), applied to
         every image or clip input.
     seed, start_epoch : the random draws are functions of ``(seed, epoch, batch index)``.
+    until_epoch : None, or the run's last epoch (exclusive): then one pass holds every epoch from
+        the current one up to it -- index ``i`` is batch ``i % len(self)`` of epoch
+        ``epoch + i // len(self)``, and :attr:`num_batches` counts them all.  For ``model.fit(...,
+        steps_per_epoch=len(batches))``, which then reads one iterator through the whole run
+        instead of starting one per epoch (about 70 ms each with TensorFlow on a laptop: more than
+        a small head's whole epoch takes).
     """
 
     def __init__(self, x, y=None, batch_size=128, *, sample_weight=None, shuffle=True, augment=None,
-                 seed=0, start_epoch=0):
+                 seed=0, start_epoch=0, until_epoch=None):
         super().__init__(workers=1, use_multiprocessing=False)
         self.x = ({k: as_images(v, f"x[{k!r}]") for k, v in x.items()} if isinstance(x, dict)
                   else as_images(x))
@@ -89,19 +95,43 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be positive; got {batch_size}")
         self.shuffle, self.augment, self.seed = shuffle, augment, int(seed)
+        self.until_epoch = None if until_epoch is None else int(until_epoch)
+        self._orders = {}
         self.set_epoch(start_epoch)
 
     def set_epoch(self, epoch: int) -> None:
+        """Start at ``epoch``: its order and draws (a stream's index 0 becomes its first batch)."""
         self.epoch = int(epoch)
-        self.order = (np.random.default_rng(self.seed + self.epoch).permutation(self.n)
-                      if self.shuffle else np.arange(self.n))
+        self.order = self._order(self.epoch)
+
+    def _order(self, epoch):
+        if not self.shuffle:
+            return np.arange(self.n)
+        if epoch not in self._orders:
+            # A stream's batches are read ahead by a prefetching thread: keep the epoch before too.
+            self._orders = {e: o for e, o in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = np.random.default_rng(self.seed + epoch).permutation(self.n)
+        return self._orders[epoch]
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
 
+    @property
+    def stream(self) -> bool:
+        """Whether one pass holds every epoch up to ``until_epoch``."""
+        return self.until_epoch is not None
+
+    @property
+    def num_batches(self):
+        # A pass that ends with the run, never cut short by Keras: tf.data's reader of an unfinished
+        # generator takes seconds to shut down.
+        return len(self) * max(self.until_epoch - self.epoch, 0) if self.stream else len(self)
+
     def __getitem__(self, i):
-        idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+        epoch, i = (self.epoch + i // len(self), i % len(self)) if self.stream else (self.epoch, i)
+        order = self.order if epoch == self.epoch else self._order(epoch)
+        idx = np.sort(order[i * self.batch_size:(i + 1) * self.batch_size])
+        rng = np.random.default_rng([self.seed, epoch, i])
         x = self._inputs(_take(self.x, idx), rng)
         if self.y is None:
             return (x,)
@@ -119,4 +149,29 @@ class ArrayBatches(keras.utils.PyDataset):
         return {k: one(v) for k, v in x.items()} if isinstance(x, dict) else one(x)
 
     def on_epoch_end(self):
-        self.set_epoch(self.epoch + 1)
+        if not self.stream:  # a stream's index says the epoch itself
+            self.set_epoch(self.epoch + 1)
+
+
+def for_fit(batches):
+    """``batches`` as ``model.fit`` should read them: as they are, or a tf.data pipeline under TensorFlow.
+
+    Keras reads a PyDataset through a tf.data pipeline with its autotuner on, and on a 2-core CPU
+    tearing such a pipeline down stalls now and then for 4-15 s (measured: at the end of a run, or
+    of every epoch where an iterator is made per epoch) -- more than many of the course's networks
+    take to train.  The pipeline made here reads the same batches, in order, one batch ahead, with
+    the autotuner off.  Other backends read the PyDataset as it is.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return batches
+    import tensorflow as tf
+
+    n = batches.num_batches
+    spec = tf.nest.map_structure(
+        lambda a: tf.TensorSpec((None, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype)), batches[0])
+    dataset = tf.data.Dataset.from_generator(lambda: (batches[i] for i in range(n)), output_signature=spec)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(1).with_options(options)

@@ -445,17 +445,13 @@ def scores(y_true: dict, y_pred: dict, sample_weight: dict | None = None) -> dic
 
 def predict_outputs(model, x, batch_size: int = 512) -> dict:
     """The network's outputs as a dict of NumPy arrays ``{task: (N, ...)}``, batch by batch."""
-    import keras
+    from .evaluate import predict
 
     x = np.asarray(x)
     if len(x) == 0:
         raise ValueError("predict_outputs: no inputs (x is empty)")
-    parts = []
-    # Direct calls rather than model.predict: no graph traced per model (see fercourse.evaluate).
-    for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size].astype("float32"), training=False)
-        if not isinstance(out, dict):
-            raise TypeError(f"{model.name} returns {type(out).__name__}; predict_outputs needs a model with "
-                            "named outputs (a dict), as fercourse.models.face_behavior_net builds")
-        parts.append({k: keras.ops.convert_to_numpy(v) for k, v in out.items()})
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = predict(model, x, batch_size)
+    if not isinstance(out, dict):
+        raise TypeError(f"{model.name} returns {type(out).__name__}; predict_outputs needs a model with "
+                        "named outputs (a dict), as fercourse.models.face_behavior_net builds")
+    return out

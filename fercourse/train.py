@@ -41,7 +41,7 @@ import keras
 import numpy as np
 
 from . import atomic, augment as augment_lib, config, sampling
-from .batches import ArrayBatches
+from .batches import ArrayBatches, for_fit
 
 __all__ = ["TrainResult", "fit", "warmup_cosine", "RunFolderError"]
 
@@ -382,7 +382,7 @@ class _RunLog(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.perf_counter()
-        if isinstance(self.batches, ArrayBatches) and self.batches.epoch != epoch:
+        if isinstance(self.batches, ArrayBatches) and not self.batches.stream and self.batches.epoch != epoch:
             self.batches.set_epoch(epoch)
         _reset_seed_generators(self.model, self.seed, epoch)
 
@@ -402,7 +402,7 @@ class _RunLog(keras.callbacks.Callback):
         if not self.keep_best or best in (None, epoch + 1):
             if self.run_dir is not None:
                 atomic.save_model(self.model, self.run_dir / WEIGHTS_FILE)
-            else:
+            elif self.keep_best:  # without early stopping the model ends holding the last epoch's
                 self.kept = self.model.get_weights()
         if self.patience is not None and best is not None and epoch + 1 - best >= self.patience:
             self.model.stop_training = True
@@ -493,7 +493,8 @@ def fit(model, data, *, validation_data=None, run_dir=None, epochs=None, batch_s
             cw = sampling.class_weight_array(class_weight, train.y, int(_output_shape(model, None)[-1]))
             w = cw[np.asarray(train.y).astype(int)].astype("float32")
             weights = w if weights is None else np.asarray(weights, "float32") * w
-        train_batches = ArrayBatches(train.x, train.y, batch_size, sample_weight=weights, augment=aug, seed=seed)
+        train_batches = ArrayBatches(train.x, train.y, batch_size, sample_weight=weights, augment=aug, seed=seed,
+                                     until_epoch=epochs)
     elif class_weight is not None or sample_weight is not None:
         raise ValueError("with a PyDataset, give class and sample weights inside its batches")
     else:
@@ -525,6 +526,11 @@ def fit(model, data, *, validation_data=None, run_dir=None, epochs=None, batch_s
     if isinstance(train_batches, ArrayBatches):
         train_batches.set_epoch(initial_epoch)
 
+    # An optimiser that creates its slots inside the first traced step makes TensorFlow trace that
+    # step twice (once creating variables, once using them): about 1-2 s per network, which adds
+    # up in the chapters that train dozens of small heads.  Built here, the step is traced once.
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     log = _RunLog(run_dir, history, monitor, mode, patience, early_stopping, seed, train_batches)
     t0 = time.perf_counter()
     if not finished and initial_epoch < epochs:
@@ -532,7 +538,10 @@ def fit(model, data, *, validation_data=None, run_dir=None, epochs=None, batch_s
         if run_dir is not None:
             # After _RunLog: an epoch whose loss diverged raises there, before it is backed up.
             cbs.append(keras.callbacks.BackupAndRestore(run_dir / BACKUP_DIR, double_checkpoint=True))
-        model.fit(train_batches, validation_data=val_batches, epochs=epochs, initial_epoch=initial_epoch,
+        stream = isinstance(train_batches, ArrayBatches) and train_batches.stream
+        model.fit(for_fit(train_batches) if stream else train_batches,
+                  validation_data=for_fit(val_batches) if isinstance(val_batches, ArrayBatches) else val_batches,
+                  epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=len(train_batches) if stream else None,
                   shuffle=False, callbacks=cbs, verbose=verbose)
         # The kept weights: the best epoch's with early stopping (saved as it happened), else the last.
         if run_dir is not None:

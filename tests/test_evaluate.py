@@ -131,6 +131,30 @@ def test_bad_probabilities_are_explained():
         evaluate.top_k_accuracy([], np.zeros((0, 3)), 2)
 
 
+def test_predict_equals_model_predict_for_arrays_and_dicts_in_any_batch_size():
+    keras = pytest.importorskip("keras")
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    joined = keras.layers.Concatenate()([a, b])
+    model = keras.Model({"a": a, "b": b}, {"p": keras.layers.Dense(4, activation="softmax")(joined),
+                                           "v": keras.layers.Dense(1)(joined)})
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(7, 3)), "b": rng.normal(size=(7, 2))}
+    want = model.predict(x, verbose=0)
+    for batch_size in (1, 3, 7, 100):
+        got = evaluate.predict(model, x, batch_size)
+        assert set(got) == {"p", "v"} and got["p"].shape == (7, 4)
+        np.testing.assert_allclose(got["p"], want["p"], rtol=1e-5, atol=1e-6)
+    single = keras.Model(a, keras.layers.Dense(2)(a))
+    np.testing.assert_allclose(evaluate.predict(single, x["a"], 2), single.predict(x["a"], verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="empty"):
+        evaluate.predict(single, x["a"][:0])
+    with pytest.raises(ValueError, match="batch_size"):
+        evaluate.predict(single, x["a"], 0)
+    with pytest.raises(ValueError, match="different lengths"):
+        evaluate.predict(model, {"a": x["a"], "b": x["b"][:5]})
+
+
 def test_predict_proba_checks_shapes():
     keras = pytest.importorskip("keras")
     inputs = keras.Input((8, 8, 1))

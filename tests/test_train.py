@@ -309,6 +309,49 @@ def test_batches_are_a_function_of_seed_epoch_and_index():
         ArrayBatches(x, y[:-1], 10)
 
 
+def test_one_pass_of_several_epochs_holds_the_batches_of_each_epoch_in_turn():
+    x, y = tiny_problem(n=25)
+    from fercourse.augment import augmentation
+
+    stream = ArrayBatches(x, y, 10, augment=augmentation("standard"), seed=5, start_epoch=1, until_epoch=4)
+    assert stream.stream and stream.num_batches == 9 and len(stream) == 3
+    for epoch in (1, 2, 3):
+        one = ArrayBatches(x, y, 10, augment=augmentation("standard"), seed=5, start_epoch=epoch)
+        assert not one.stream and one.num_batches == 3
+        for i in range(3):
+            got, want = stream[(epoch - 1) * 3 + i], one[i]
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+    stream.on_epoch_end()  # Keras's end-of-epoch call moves nothing: the index says the epoch
+    np.testing.assert_array_equal(stream[3][1], ArrayBatches(x, y, 10, seed=5, start_epoch=2)[0][1])
+    stream.set_epoch(3)  # a resumed run starts later: fewer batches left
+    assert stream.num_batches == 3
+
+
+def test_fit_reads_one_stream_and_matches_epoch_by_epoch_batches():
+    # The stream fit() reads must give the weights that epoch-by-epoch batches would give.
+    x, y = tiny_problem(n=50)
+
+    config.seed_everything(0)
+    model = models.get("mememoji", input_shape=(SIDE, SIDE, 1), num_classes=3, width=0.25)
+    train.fit(model, (x, y), epochs=3, augment="standard", early_stopping=False, seed=2, **FIT)
+    streamed = model.get_weights()
+    config.seed_everything(0)
+    model = models.get("mememoji", input_shape=(SIDE, SIDE, 1), num_classes=3, width=0.25)
+    model.compile(optimizer=model.optimizer, loss="sparse_categorical_crossentropy")
+    from fercourse.augment import augmentation
+
+    batches = ArrayBatches(x, y, 30, augment=augmentation("standard"), seed=2)
+    train._set_schedule(model, train.warmup_cosine(3 * len(batches), train._base_lr(model.optimizer)))
+    for epoch in range(3):
+        batches.set_epoch(epoch)
+        train._reset_seed_generators(model, 2, epoch)
+        for i in range(len(batches)):
+            model.train_on_batch(*batches[i])
+    for a, b in zip(streamed, model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_warmup_cosine_shape():
     sched = train.warmup_cosine(100, 0.1, warmup=0.1)
     lr = [float(sched(s)) for s in (0, 5, 10, 55, 100)]
