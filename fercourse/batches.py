@@ -172,6 +172,8 @@ def for_fit(batches):
     spec = tf.nest.map_structure(
         lambda a: tf.TensorSpec((None, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype)), batches[0])
     dataset = tf.data.Dataset.from_generator(lambda: (batches[i] for i in range(n)), output_signature=spec)
+    # Its length told, so that Keras does not learn it by running out (and warning each time).
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n))
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.prefetch(1).with_options(options)

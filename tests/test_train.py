@@ -352,6 +352,19 @@ def test_fit_reads_one_stream_and_matches_epoch_by_epoch_batches():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+def test_fit_reads_its_training_and_validation_batches_without_running_out():
+    # Keras warns "Your input ran out of data" when a pipeline's length is unknown: in every
+    # chapter's output, once an epoch, unless the pipeline says its length.
+    x, y = tiny_problem(n=50)
+    config.seed_everything(0)
+    model = models.get("mememoji", input_shape=(SIDE, SIDE, 1), num_classes=3, width=0.25)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train.fit(model, (x, y, x[:20], y[:20]), epochs=3, early_stopping=False, **FIT)
+    assert result.epochs == 3 and len(result.history["val_loss"]) == 3
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
+
+
 def test_warmup_cosine_shape():
     sched = train.warmup_cosine(100, 0.1, warmup=0.1)
     lr = [float(sched(s)) for s in (0, 5, 10, 55, 100)]
