@@ -4,7 +4,8 @@
 several inputs (pixels and HOG), single images or clips of frames, one output or several with
 labels missing for part of the faces (a sample weight of 0 per output).
 
-- the input pipeline (:class:`fercourse.batches.ArrayBatches`) with augmentation and class weights;
+- the input pipeline (:class:`fercourse.batches.ArrayBatches`, every epoch in one pass, read through
+  :func:`fercourse.batches.for_fit`) with augmentation and class weights;
 - a learning-rate schedule (linear warm-up, then cosine decay);
 - early stopping on the validation data, ending with the best epoch's weights;
 - **resume**: a run killed at any point and started again with the same ``run_dir`` continues
@@ -21,7 +22,7 @@ epoch checkpoint (weights and optimiser state, with the previous epoch's as a fa
 waited, the rows written) starts again from nothing when a run resumes, and they write files in
 place, not atomically.  :class:`_RunLog` does their work from the history on disk instead.
 
-Why one module of about 570 lines, above the package's ~400: everything in it serves
+Why one module of about 580 lines, above the package's ~400: everything in it serves
 :func:`fit` alone -- checking and conforming the data, the warm-up/cosine schedule, the run
 folder and its resume bookkeeping (:class:`_RunLog`) -- and a resumed run ends with the same
 weights only while these parts agree, so they are read and changed together.  Augmentation,
