@@ -70,7 +70,7 @@ class ArrayBatches(keras.utils.PyDataset):
         the current one up to it -- index ``i`` is batch ``i % len(self)`` of epoch
         ``epoch + i // len(self)``, and :attr:`num_batches` counts them all.  For ``model.fit(...,
         steps_per_epoch=len(batches))``, which then reads one iterator through the whole run
-        instead of starting one per epoch (about 70 ms each with TensorFlow on a laptop: more than
+        instead of starting one per epoch (50-70 ms each with TensorFlow on a 2-core CPU: more than
         a small head's whole epoch takes).
     """
 
@@ -96,22 +96,22 @@ class ArrayBatches(keras.utils.PyDataset):
             raise ValueError(f"batch_size must be positive; got {batch_size}")
         self.shuffle, self.augment, self.seed = shuffle, augment, int(seed)
         self.until_epoch = None if until_epoch is None else int(until_epoch)
-        self._orders = {}
+        self._last_order = (None, None)  # (epoch, its order): a pass reads one epoch after another
         self.set_epoch(start_epoch)
 
     def set_epoch(self, epoch: int) -> None:
         """Start at ``epoch``: its order and draws (a stream's index 0 becomes its first batch)."""
         self.epoch = int(epoch)
-        self.order = self._order(self.epoch)
 
     def _order(self, epoch):
+        """The order of the faces in ``epoch``, a function of the seed and the epoch."""
         if not self.shuffle:
             return np.arange(self.n)
-        if epoch not in self._orders:
-            # A stream's batches are read ahead by a prefetching thread: keep the epoch before too.
-            self._orders = {e: o for e, o in self._orders.items() if e >= epoch - 1}
-            self._orders[epoch] = np.random.default_rng(self.seed + epoch).permutation(self.n)
-        return self._orders[epoch]
+        last_epoch, order = self._last_order
+        if last_epoch != epoch:
+            order = np.random.default_rng(self.seed + epoch).permutation(self.n)
+            self._last_order = (epoch, order)
+        return order
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
@@ -123,14 +123,11 @@ class ArrayBatches(keras.utils.PyDataset):
 
     @property
     def num_batches(self):
-        # A pass that ends with the run, never cut short by Keras: tf.data's reader of an unfinished
-        # generator takes seconds to shut down.
         return len(self) * max(self.until_epoch - self.epoch, 0) if self.stream else len(self)
 
     def __getitem__(self, i):
         epoch, i = (self.epoch + i // len(self), i % len(self)) if self.stream else (self.epoch, i)
-        order = self.order if epoch == self.epoch else self._order(epoch)
-        idx = np.sort(order[i * self.batch_size:(i + 1) * self.batch_size])
+        idx = np.sort(self._order(epoch)[i * self.batch_size:(i + 1) * self.batch_size])
         rng = np.random.default_rng([self.seed, epoch, i])
         x = self._inputs(_take(self.x, idx), rng)
         if self.y is None:
@@ -154,7 +151,7 @@ class ArrayBatches(keras.utils.PyDataset):
 
 
 def for_fit(batches):
-    """``batches`` as ``model.fit`` should read them: as they are, or a tf.data pipeline under TensorFlow.
+    """An :class:`ArrayBatches` as ``model.fit`` should read it: itself, or a tf.data pipeline under TensorFlow.
 
     Keras reads a PyDataset through a tf.data pipeline with its autotuner on, and on a 2-core CPU
     tearing such a pipeline down stalls now and then for 4-15 s (measured: at the end of a run, or
